@@ -1,0 +1,146 @@
+"""The k3s-mcp FastMCP app `mcp`: lifespan, middleware, and every tool module mounted without a prefix.
+
+How a tool module plugs in (see k3s_mcp/tools/pods.py for a complete example):
+
+1. ``k3s_mcp/tools/<area>.py`` creates its own ``FastMCP("<area>")`` server and registers async tools on it
+   with ``title=``, ``tags={"read"}`` (or ``{"write"}``, ``{"write", "destructive"}``) and
+   ``annotations=READ_ONLY`` / ``WRITE`` / ``DESTRUCTIVE`` from ``k3s_mcp.tools``.
+2. Inside a tool, ``session = current_session()`` (``k3s_mcp.kube``) is the shared Kubernetes session
+   and ``session.settings`` the configuration; errors are ``ToolError`` raised by the session already
+   worded for the user; output is shaped by ``k3s_mcp.render``.
+3. Add the module's server to ``TOOL_SERVERS`` below; it is mounted with no name prefix, and the
+   policy middleware hides it in read-only mode unless it is tagged ``read``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastmcp import FastMCP
+from fastmcp.exceptions import FastMCPError, NotFoundError, ToolError
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import Tool, ToolResult
+from mcp_types import CallToolRequestParams, ListToolsRequest
+
+from k3s_mcp.kube import KubeSession, Target, session_scope, translate_api_error
+from k3s_mcp.settings import Settings, load_settings
+from k3s_mcp.tools.pods import pods
+
+log = logging.getLogger(__name__)
+
+TOOL_SERVERS: list[FastMCP[Any]] = [pods]
+
+INSTRUCTIONS = """\
+Manage a K3s / Kubernetes cluster. Read tools (get_*) are safe; apply_manifest uses server-side apply \
+and supports dry_run; delete/restart/exec are destructive. Lists return compact rows with a \
+continue_token when more remain. Secret values are never shown, only keys and sizes."""
+
+
+def tool_refusal(tool: Tool, settings: Settings) -> str | None:
+    """Why the configuration forbids this tool, or None when it is allowed."""
+    if settings.read_only and "read" not in tool.tags:
+        return (
+            f"Tool {tool.name!r} is disabled: the server runs in read-only mode (K3S_READ_ONLY=true). "
+            "Only read tools are available."
+        )
+    if not settings.allow_destructive and "destructive" in tool.tags:
+        return (
+            f"Tool {tool.name!r} is disabled: destructive tools are turned off (K3S_ALLOW_DESTRUCTIVE=false)."
+        )
+    return None
+
+
+class KubeSessionMiddleware(Middleware):
+    """Makes this app's Kubernetes session the current one while a request is handled."""
+
+    def __init__(self, session: KubeSession) -> None:
+        self.session = session
+
+    async def on_request(self, context: MiddlewareContext[Any], call_next: CallNext[Any, Any]) -> Any:
+        async with session_scope(self.session):
+            return await call_next(context)
+
+
+class ToolPolicyMiddleware(Middleware):
+    """Hides and refuses tools that read-only mode or K3S_ALLOW_DESTRUCTIVE=false turn off."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def on_list_tools(
+        self,
+        context: MiddlewareContext[ListToolsRequest],
+        call_next: CallNext[ListToolsRequest, Sequence[Tool]],
+    ) -> Sequence[Tool]:
+        tools = await call_next(context)
+        return [tool for tool in tools if tool_refusal(tool, self.settings) is None]
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[CallToolRequestParams],
+        call_next: CallNext[CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        if context.fastmcp_context is not None:
+            tool = await context.fastmcp_context.fastmcp.get_tool(context.message.name)
+            if tool is not None:
+                refusal = tool_refusal(tool, self.settings)
+                if refusal:
+                    raise ToolError(refusal)
+        return await call_next(context)
+
+
+class ErrorShieldMiddleware(Middleware):
+    """Turns any unexpected exception into a one-line ToolError; the traceback goes to the log only."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[CallToolRequestParams],
+        call_next: CallNext[CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        try:
+            return await call_next(context)
+        except (FastMCPError, NotFoundError):
+            raise
+        except Exception as error:
+            name = context.message.name
+            log.exception("Tool %s failed unexpectedly", name)
+            translated = translate_api_error(error, Target(kind="the cluster", action=f"run {name} against"))
+            raise ToolError(str(translated)) from None
+
+
+def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
+    """A k3s-mcp app for `settings` (read from the environment when omitted)."""
+    settings = settings or load_settings()
+    session = KubeSession(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastMCP[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        await session.open()
+        try:
+            yield {"kube": session}
+        finally:
+            await session.close()
+
+    app: FastMCP[dict[str, Any]] = FastMCP(
+        name="k3s-mcp",
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        middleware=[
+            ErrorShieldMiddleware(settings),
+            KubeSessionMiddleware(session),
+            ToolPolicyMiddleware(settings),
+        ],
+        mask_error_details=False,
+    )
+    for tool_server in TOOL_SERVERS:
+        app.mount(tool_server)
+    return app
+
+
+mcp = build_server()

@@ -1,0 +1,116 @@
+"""Every environment variable the k3s-mcp server reads, documented once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Server configuration; each field is read from the environment variable named in its alias."""
+
+    model_config = SettingsConfigDict(env_prefix="K3S_", extra="ignore", populate_by_name=True)
+
+    kubeconfig: str = Field(
+        default="~/.kube/config",
+        validation_alias=AliasChoices("KUBECONFIG", "kubeconfig"),
+        description="Path of the kubeconfig file (a colon-separated list is merged, as kubectl does).",
+    )
+    context: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("K3S_CONTEXT", "context"),
+        description="kubeconfig context to use instead of the file's current-context.",
+    )
+    kubernetes_service_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KUBERNETES_SERVICE_HOST", "kubernetes_service_host"),
+        description="Set by Kubernetes inside a pod; with no kubeconfig file the in-cluster config is used.",
+    )
+    default_namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("K3S_DEFAULT_NAMESPACE", "default_namespace"),
+        description="Namespace used when a tool is called without one.",
+    )
+    debug: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("K3S_DEBUG", "debug"),
+        description="Log debug output (to stderr) and add exception types to unexpected-error messages.",
+    )
+    read_only: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("K3S_READ_ONLY", "read_only"),
+        description="Hide and refuse every tool that is not tagged `read`.",
+    )
+    allow_destructive: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("K3S_ALLOW_DESTRUCTIVE", "allow_destructive"),
+        description="When false, hide and refuse tools tagged `destructive` (delete, restart, exec).",
+    )
+    reveal_secrets: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("K3S_REVEAL_SECRETS", "reveal_secrets"),
+        description="When false (default), Secret data is shown as keys and sizes only, never values.",
+    )
+    list_limit: int = Field(
+        default=100,
+        ge=1,
+        le=5000,
+        validation_alias=AliasChoices("K3S_LIST_LIMIT", "list_limit"),
+        description="Default page size of list tools; a continue token is returned when more remain.",
+    )
+    log_tail_lines: int = Field(
+        default=100,
+        ge=1,
+        validation_alias=AliasChoices("K3S_LOG_TAIL_LINES", "log_tail_lines"),
+        description="Lines of log returned when the caller gives no tail_lines.",
+    )
+    log_max_bytes: int = Field(
+        default=64_000,
+        ge=1_000,
+        validation_alias=AliasChoices("K3S_LOG_MAX_BYTES", "log_max_bytes"),
+        description="Upper bound on the bytes of log returned by one call.",
+    )
+    exec_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("K3S_EXEC_TIMEOUT", "exec_timeout_seconds"),
+        description="Time limit of one execute_command call.",
+    )
+    exec_max_output_bytes: int = Field(
+        default=64_000,
+        ge=1_000,
+        validation_alias=AliasChoices("K3S_EXEC_MAX_OUTPUT_BYTES", "exec_max_output_bytes"),
+        description="Upper bound on stdout and on stderr returned by one execute_command call.",
+    )
+    request_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("K3S_REQUEST_TIMEOUT", "request_timeout_seconds"),
+        description="Time limit of one request to the API server.",
+    )
+    scale_wait_seconds: float = Field(
+        default=120.0,
+        ge=0,
+        validation_alias=AliasChoices("K3S_SCALE_WAIT_SECONDS", "scale_wait_seconds"),
+        description="How long scale_deployment waits for the replicas to become ready.",
+    )
+    discovery_ttl_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        validation_alias=AliasChoices("K3S_DISCOVERY_TTL", "discovery_ttl_seconds"),
+        description="How long the kind -> resource discovery map is trusted before it is fetched again.",
+    )
+
+    @property
+    def kubeconfig_paths(self) -> list[Path]:
+        """The kubeconfig files named by `kubeconfig`, with `~` expanded."""
+        return [Path(part).expanduser() for part in self.kubeconfig.split(":") if part]
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    """Settings read from the environment once per process."""
+    return Settings()
