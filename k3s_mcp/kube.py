@@ -332,7 +332,8 @@ class KubeSession:
         body: Any = None,
         content_type: str = "application/json",
         accept: str = "application/json",
-    ) -> bytes:
+        missing_ok: bool = False,
+    ) -> bytes | None:
         client = await self.api_client()
         with self.errors(target):
             response = await client.call_api(
@@ -347,6 +348,8 @@ class KubeSession:
             )
             async with response:
                 raw: bytes = await response.read()
+                if missing_ok and response.status == 404:
+                    return None
                 if response.status >= 400:
                     failure = ApiException(status=response.status, reason=response.reason)
                     failure.body = raw.decode("utf-8", "replace")  # type: ignore[assignment]
@@ -368,17 +371,14 @@ class KubeSession:
         raw = await self._send(
             method, path, target=target, query=query, body=body, content_type=content_type, accept=accept
         )
-        if not raw:
-            return {}
-        decoded = json.loads(raw)
-        return decoded if isinstance(decoded, dict) else {"items": decoded}
+        return _decode_object(raw)
 
     async def request_text(
         self, path: str, *, target: Target, query: list[tuple[str, str]] | None = None
     ) -> str:
         """GET a plain-text endpoint (pod logs)."""
         raw = await self._send("GET", path, target=target, query=query, accept="*/*")
-        return raw.decode("utf-8", "replace")
+        return (raw or b"").decode("utf-8", "replace")
 
     # -- discovery --------------------------------------------------------------------------------
 
@@ -474,6 +474,16 @@ class KubeSession:
         return await self.request(
             "GET", info.path(ns, name), target=Target(info.kind, name, ns, action="get")
         )
+
+    async def get_optional(
+        self, info: ResourceInfo, name: str, namespace: str | None
+    ) -> dict[str, Any] | None:
+        """The object, or None when it does not exist (other failures still raise)."""
+        ns = namespace if info.namespaced else None
+        raw = await self._send(
+            "GET", info.path(ns, name), target=Target(info.kind, name, ns, action="get"), missing_ok=True
+        )
+        return None if raw is None else _decode_object(raw)
 
     async def list_page(
         self,
@@ -638,6 +648,13 @@ class ExecResult:
             if cause.get("reason") == "ExitCode":
                 with suppress(ValueError):
                     self.exit_code = int(cause.get("message", ""))
+
+
+def _decode_object(raw: bytes | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    decoded = json.loads(raw)
+    return decoded if isinstance(decoded, dict) else {"items": decoded}
 
 
 def _index(discovery: _Discovery, info: ResourceInfo) -> None:

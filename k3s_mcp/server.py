@@ -27,11 +27,14 @@ from mcp_types import CallToolRequestParams, ListToolsRequest
 
 from k3s_mcp.kube import KubeSession, Target, session_scope, translate_api_error
 from k3s_mcp.settings import Settings, load_settings
+from k3s_mcp.tools.cluster import cluster
+from k3s_mcp.tools.deployments import deployments
+from k3s_mcp.tools.manifests import manifests
 from k3s_mcp.tools.pods import pods
 
 log = logging.getLogger(__name__)
 
-TOOL_SERVERS: list[FastMCP[Any]] = [pods]
+TOOL_SERVERS: list[FastMCP[Any]] = [pods, deployments, cluster, manifests]
 
 INSTRUCTIONS = """\
 Manage a K3s / Kubernetes cluster. Read tools (get_*) are safe; apply_manifest uses server-side apply \

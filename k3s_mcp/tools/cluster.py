@@ -1,0 +1,169 @@
+"""Cluster-wide tools: nodes, namespaces, services and a summary of the cluster (version, counts, K3s)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from typing import Annotated, Any
+
+from fastmcp import FastMCP
+from fastmcp.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from k3s_mcp.kube import KubeSession, Target, current_session
+from k3s_mcp.render import (
+    NamespaceRow,
+    NodeRow,
+    RowPage,
+    ServiceRow,
+    namespace_row,
+    node_row,
+    page,
+    service_row,
+)
+from k3s_mcp.tools import READ_ONLY, READ_TAGS
+
+cluster: FastMCP = FastMCP("cluster")
+
+Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")]
+ContinueToken = Annotated[str | None, Field(description="continue_token of a previous page.")]
+
+
+class ClusterInfo(BaseModel):
+    """What the cluster is: server, version, distribution and how much runs in it."""
+
+    server: str | None
+    version: str
+    platform: str | None
+    distribution: str = Field(
+        description="'k3s' when detected from the version or node labels, else 'kubernetes'."
+    )
+    k3s_evidence: list[str] = Field(description="Why the distribution was judged K3s (empty otherwise).")
+    nodes: int
+    ready_nodes: int
+    namespaces: int
+    pods: int
+    pods_by_phase: dict[str, int]
+
+
+@cluster.tool(title="List nodes", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_nodes(limit: Limit = None, continue_token: ContinueToken = None) -> RowPage[NodeRow]:
+    """List nodes with status, roles, version, IP, capacity, allocatable resources and conditions.
+
+    Use it to check cluster health or where capacity is left.
+    """
+    session = current_session()
+    info = await session.resolve("nodes")
+    size = limit or session.settings.list_limit
+    listing = await session.list_page(info, None, limit=size, continue_token=continue_token)
+    return page(listing, node_row, limit=size)
+
+
+@cluster.tool(title="List namespaces", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_namespaces(limit: Limit = None, continue_token: ContinueToken = None) -> RowPage[NamespaceRow]:
+    """List namespaces with their phase (Active/Terminating), age and labels."""
+    session = current_session()
+    info = await session.resolve("namespaces")
+    size = limit or session.settings.list_limit
+    listing = await session.list_page(info, None, limit=size, continue_token=continue_token)
+    return page(listing, namespace_row, limit=size)
+
+
+async def _ready_endpoints(session: KubeSession, namespace: str | None) -> Counter[str] | None:
+    """Ready endpoint addresses per service name, from EndpointSlices; None if they cannot be read."""
+    try:
+        info = await session.resolve("endpointslices.discovery.k8s.io")
+        listing = await session.list_page(info, namespace, limit=session.settings.list_limit * 10)
+    except ToolError:
+        return None
+    counts: Counter[str] = Counter()
+    for endpoint_slice in listing.get("items") or []:
+        metadata = endpoint_slice.get("metadata") or {}
+        service = (metadata.get("labels") or {}).get("kubernetes.io/service-name")
+        if not service:
+            continue
+        key = f"{metadata.get('namespace')}/{service}"
+        for endpoint in endpoint_slice.get("endpoints") or []:
+            if (endpoint.get("conditions") or {}).get("ready", True):
+                counts[key] += len(endpoint.get("addresses") or [])
+    return counts
+
+
+@cluster.tool(title="List services", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_services(
+    namespace: Annotated[
+        str | None, Field(description="Namespace to list; omitted = all namespaces.")
+    ] = None,
+    limit: Limit = None,
+    continue_token: ContinueToken = None,
+) -> RowPage[ServiceRow]:
+    """List services with type, cluster/external IPs, ports, selector and count of ready endpoints.
+
+    A service with a selector but 0 endpoints has no ready pod behind it.
+    """
+    session = current_session()
+    info = await session.resolve("services")
+    size = limit or session.settings.list_limit
+    listing, endpoints = await asyncio.gather(
+        session.list_page(info, namespace, limit=size, continue_token=continue_token),
+        _ready_endpoints(session, namespace),
+    )
+
+    def to_row(service: dict[str, Any]) -> ServiceRow:
+        metadata = service.get("metadata") or {}
+        count = (
+            None
+            if endpoints is None
+            else endpoints.get(f"{metadata.get('namespace')}/{metadata.get('name')}", 0)
+        )
+        return service_row(service, count)
+
+    return page(listing, to_row, limit=size)
+
+
+async def _count(session: KubeSession, kind: str) -> tuple[int, list[dict[str, Any]]]:
+    """How many objects of a kind exist, fetching everything only for small lists."""
+    info = await session.resolve(kind)
+    listing = await session.list_page(info, None, limit=500)
+    items = listing.get("items") or []
+    remaining = int((listing.get("metadata") or {}).get("remainingItemCount") or 0)
+    return len(items) + remaining, items
+
+
+@cluster.tool(title="Describe the cluster", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_cluster_info() -> ClusterInfo:
+    """Summarise the cluster: API server address, Kubernetes version, whether it is K3s,
+    node/namespace/pod counts and pods per phase. A good first call to orient yourself."""
+    session = current_session()
+    version = await session.request("GET", "/version", target=Target("cluster version", action="read"))
+    (node_count, nodes), (namespace_count, _), (pod_count, pods) = await asyncio.gather(
+        _count(session, "nodes"), _count(session, "namespaces"), _count(session, "pods")
+    )
+    git_version = str(version.get("gitVersion", ""))
+    evidence = []
+    if "k3s" in git_version:
+        evidence.append(f"server version {git_version}")
+    for node in nodes:
+        metadata = node.get("metadata") or {}
+        labels = metadata.get("labels") or {}
+        name = metadata.get("name")
+        if labels.get("node.kubernetes.io/instance-type") == "k3s" or any(
+            k.startswith("k3s.io/") for k in labels
+        ):
+            evidence.append(f"node {name} has K3s labels")
+        if "k3s" in str(((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "")):
+            evidence.append(f"node {name} runs a K3s kubelet")
+    ready_nodes = sum(1 for node in nodes if node_row(node).status.startswith("Ready"))
+    phases = Counter(str((pod.get("status") or {}).get("phase", "Unknown")) for pod in pods)
+    return ClusterInfo(
+        server=session.server,
+        version=git_version,
+        platform=version.get("platform"),
+        distribution="k3s" if evidence else "kubernetes",
+        k3s_evidence=evidence[:10],
+        nodes=node_count,
+        ready_nodes=ready_nodes,
+        namespaces=namespace_count,
+        pods=pod_count,
+        pods_by_phase=dict(phases),
+    )

@@ -1,0 +1,160 @@
+"""Deployment tools: list deployments, show one, scale one and wait until the controller has done it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastmcp import Context, FastMCP
+from pydantic import BaseModel, Field
+
+from k3s_mcp.kube import current_session
+from k3s_mcp.render import DeploymentRow, RowPage, deployment_row, page, trim
+from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+
+deployments: FastMCP = FastMCP("deployments")
+
+Namespace = Annotated[
+    str | None,
+    Field(description="Namespace; omitted = the server's default namespace (K3S_DEFAULT_NAMESPACE)."),
+]
+
+
+class DeploymentCondition(BaseModel):
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+
+
+class DeploymentDetail(BaseModel):
+    """A deployment: its summary row, its conditions and the trimmed object."""
+
+    summary: DeploymentRow
+    conditions: list[DeploymentCondition]
+    object: dict[str, Any] = Field(description="The Deployment without managedFields and last-applied.")
+
+
+class ScaleResult(BaseModel):
+    """What scaling did and whether the replicas became ready in time."""
+
+    name: str
+    namespace: str
+    previous_replicas: int
+    replicas: int
+    ready_replicas: int
+    settled: bool = Field(description="True when every requested replica is updated and ready.")
+    waited_seconds: float
+    message: str
+
+
+@deployments.tool(title="List deployments", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_deployments(
+    namespace: Annotated[
+        str | None, Field(description="Namespace to list; omitted = all namespaces.")
+    ] = None,
+    limit: Annotated[
+        int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")
+    ] = None,
+    continue_token: Annotated[str | None, Field(description="continue_token of a previous page.")] = None,
+) -> RowPage[DeploymentRow]:
+    """List deployments as rows (name, namespace, ready, up-to-date, available, age, images, selector).
+
+    Use it to see which workloads exist and whether their replicas are ready.
+    """
+    session = current_session()
+    info = await session.resolve("deployments.apps")
+    size = limit or session.settings.list_limit
+    listing = await session.list_page(info, namespace, limit=size, continue_token=continue_token)
+    return page(listing, deployment_row, limit=size)
+
+
+@deployments.tool(title="Show a deployment", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_deployment(
+    name: Annotated[str, Field(min_length=1, description="Name of the deployment.")],
+    namespace: Namespace = None,
+) -> DeploymentDetail:
+    """Show one deployment: summary, rollout conditions and the full (trimmed) object."""
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    info = await session.resolve("deployments.apps")
+    deployment = await session.get(info, name, ns)
+    conditions = [
+        DeploymentCondition(
+            type=c.get("type", ""),
+            status=c.get("status", ""),
+            reason=c.get("reason"),
+            message=c.get("message"),
+        )
+        for c in (deployment.get("status") or {}).get("conditions") or []
+    ]
+    return DeploymentDetail(
+        summary=deployment_row(deployment),
+        conditions=conditions,
+        object=trim(deployment, reveal_secrets=session.settings.reveal_secrets),
+    )
+
+
+def _settled(deployment: dict[str, Any], replicas: int) -> tuple[bool, int]:
+    status = deployment.get("status") or {}
+    ready = int(status.get("readyReplicas") or 0)
+    observed = int(status.get("observedGeneration") or 0) >= int(
+        (deployment.get("metadata") or {}).get("generation") or 0
+    )
+    updated = int(status.get("updatedReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    done = observed and ready == replicas and total == replicas and (replicas == 0 or updated == replicas)
+    return done, ready
+
+
+@deployments.tool(title="Scale a deployment", tags=WRITE_TAGS, annotations=WRITE)
+async def scale_deployment(
+    name: Annotated[str, Field(min_length=1, description="Name of the deployment.")],
+    replicas: Annotated[int, Field(ge=0, le=1000, description="Desired number of replicas.")],
+    ctx: Context,
+    namespace: Namespace = None,
+    wait: Annotated[
+        bool, Field(description="Wait (up to K3S_SCALE_WAIT_SECONDS) until the replicas are ready.")
+    ] = True,
+) -> ScaleResult:
+    """Set a deployment's replica count and, by default, wait until the controller has made them ready.
+
+    Reports progress while waiting. A deployment owned by an autoscaler may be scaled back by it.
+    """
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    info = await session.resolve("deployments.apps")
+    before = await session.get(info, name, ns)
+    previous = int((before.get("spec") or {}).get("replicas", 1))
+    await session.patch(info, name, ns, {"spec": {"replicas": replicas}}, action="scale")
+    started = time.monotonic()
+    deadline = started + session.settings.scale_wait_seconds
+    settled, ready = False, 0
+    while True:
+        current = await session.get(info, name, ns)
+        settled, ready = _settled(current, replicas)
+        await ctx.report_progress(ready, replicas or 1, f"{ready}/{replicas} replicas ready")
+        if settled or not wait or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.5)
+    waited = round(time.monotonic() - started, 2)
+    if settled:
+        message = f"Scaled {name} from {previous} to {replicas}; all {replicas} ready after {waited}s."
+    elif not wait:
+        message = f"Scaled {name} from {previous} to {replicas}; not waiting ({ready} ready now)."
+    else:
+        message = (
+            f"Scaled {name} from {previous} to {replicas}, but only {ready} ready after {waited}s. "
+            "Check get_pods and the deployment's conditions (get_deployment) for the cause."
+        )
+    return ScaleResult(
+        name=name,
+        namespace=ns,
+        previous_replicas=previous,
+        replicas=replicas,
+        ready_replicas=ready,
+        settled=settled,
+        waited_seconds=waited,
+        message=message,
+    )

@@ -1,0 +1,226 @@
+"""Manifest tools: server-side apply of multi-document YAML for any kind, and delete of any kind."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+import yaml
+from fastmcp import Context, FastMCP
+from fastmcp.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
+from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, WRITE, WRITE_TAGS
+
+manifests: FastMCP = FastMCP("manifests")
+
+MAX_MANIFEST_BYTES = 2_000_000
+# Namespaces and CRDs go first so objects that live in them, or are instances of them, can follow.
+_APPLY_FIRST = {"Namespace": 0, "CustomResourceDefinition": 1}
+
+
+class AppliedObject(BaseModel):
+    """The outcome for one document of the manifest."""
+
+    document: int = Field(description="1-based position of the document in the YAML.")
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None
+    result: Literal["created", "configured", "unchanged", "failed"]
+    error: str | None = None
+
+
+class ApplyResult(BaseModel):
+    dry_run: bool
+    objects: list[AppliedObject]
+    summary: str
+
+
+class DeleteResult(BaseModel):
+    kind: str
+    name: str
+    namespace: str | None
+    dry_run: bool
+    message: str
+
+
+def parse_manifest(manifest_yaml: str) -> list[tuple[int, dict[str, Any]]]:
+    """Documents of a multi-document YAML (List kinds expanded), with their 1-based positions."""
+    if len(manifest_yaml.encode()) > MAX_MANIFEST_BYTES:
+        raise ToolError(f"The manifest is larger than {MAX_MANIFEST_BYTES} bytes; apply it in parts.")
+    try:
+        documents = list(yaml.safe_load_all(manifest_yaml))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = error.problem or error.context or "malformed YAML"
+        raise ToolError(f"Invalid YAML{where}: {problem}. Nothing was applied.") from None
+    except yaml.YAMLError as error:
+        raise ToolError(f"Invalid YAML: {error}. Nothing was applied.") from None
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    for position, document in enumerate(documents, start=1):
+        if document is None:
+            continue
+        if not isinstance(document, dict):
+            raise ToolError(
+                f"Document {position} is a {type(document).__name__}, not a Kubernetes object "
+                "(a mapping with apiVersion, kind and metadata). Nothing was applied."
+            )
+        if document.get("kind", "").endswith("List") and isinstance(document.get("items"), list):
+            parsed += [(position, item) for item in document["items"] if isinstance(item, dict)]
+        else:
+            parsed.append((position, document))
+    for position, document in parsed:
+        missing = [key for key in ("apiVersion", "kind") if not document.get(key)]
+        if not (document.get("metadata") or {}).get("name"):
+            missing.append("metadata.name")
+        if missing:
+            raise ToolError(f"Document {position} lacks {', '.join(missing)}. Nothing was applied.")
+    if not parsed:
+        raise ToolError("The manifest contains no Kubernetes objects.")
+    return parsed
+
+
+def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object without fields the server changes on every write, to tell 'unchanged' in a dry run."""
+    clean = {k: v for k, v in obj.items() if k != "status"}
+    metadata = dict(clean.get("metadata") or {})
+    for volatile in ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"):
+        metadata.pop(volatile, None)
+    clean["metadata"] = metadata
+    return clean
+
+
+async def _resolve_for_apply(
+    session: KubeSession, document: dict[str, Any], crds_applied: bool
+) -> ResourceInfo:
+    """Resolve a document's kind; when this batch created CRDs, give them a few seconds to be served."""
+    attempts = 20 if crds_applied else 1
+    for attempt in range(attempts):
+        try:
+            return await session.resolve(document["kind"], document["apiVersion"])
+        except ToolError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
+@manifests.tool(title="Apply a YAML manifest", tags=WRITE_TAGS, annotations=WRITE)
+async def apply_manifest(
+    manifest_yaml: Annotated[
+        str, Field(min_length=1, description="One or more YAML documents separated by '---'.")
+    ],
+    ctx: Context,
+    namespace: Annotated[
+        str | None,
+        Field(
+            description="Namespace for namespaced objects that name none; omitted = K3S_DEFAULT_NAMESPACE."
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, Field(description="Validate on the server and report, changing nothing.")
+    ] = False,
+    force_conflicts: Annotated[
+        bool, Field(description="Take ownership of fields another manager set (server-side apply force).")
+    ] = False,
+) -> ApplyResult:
+    """Create or update any objects (CRDs and custom resources included) with server-side apply.
+
+    Takes multi-document YAML; reports per object whether it was created, configured or unchanged.
+    Use dry_run=true first to check a change. Objects are applied with field manager 'k3s-mcp'.
+    """
+    session = current_session()
+    documents = parse_manifest(manifest_yaml)
+    documents.sort(key=lambda item: _APPLY_FIRST.get(str(item[1].get("kind")), 2))
+    default_ns = namespace or session.settings.default_namespace
+    results: list[AppliedObject] = []
+    crds_applied = False
+    total = len(documents)
+    for index, (position, document) in enumerate(documents):
+        kind, name = str(document["kind"]), str(document["metadata"]["name"])
+        api_version = str(document["apiVersion"])
+        declared_ns = (document.get("metadata") or {}).get("namespace")
+        await ctx.report_progress(index, total, f"applying {kind}/{name}")
+        outcome = AppliedObject(
+            document=position, api_version=api_version, kind=kind, name=name, namespace=None, result="failed"
+        )
+        try:
+            info = await _resolve_for_apply(session, document, crds_applied)
+            if info.namespaced:
+                if namespace and declared_ns and declared_ns != namespace:
+                    raise ToolError(
+                        f"the document says namespace {declared_ns!r} but namespace={namespace!r} was given"
+                    )
+                target_ns: str | None = declared_ns or default_ns
+                document = {**document, "metadata": {**document["metadata"], "namespace": target_ns}}
+            else:
+                target_ns = None
+            outcome.namespace = target_ns
+            before = await session.get_optional(info, name, target_ns)
+            after = await session.apply(info, document, target_ns, dry_run=dry_run, force=force_conflicts)
+            if before is None:
+                outcome.result = "created"
+            elif dry_run:
+                outcome.result = "unchanged" if _comparable(before) == _comparable(after) else "configured"
+            else:
+                same = (before.get("metadata") or {}).get("resourceVersion") == (
+                    after.get("metadata") or {}
+                ).get("resourceVersion")
+                outcome.result = "unchanged" if same else "configured"
+            if kind == "CustomResourceDefinition" and not dry_run:
+                crds_applied = True
+        except ToolError as error:
+            outcome.error = str(error)
+        results.append(outcome)
+    await ctx.report_progress(total, total, "done")
+    results.sort(key=lambda item: item.document)
+    counts: dict[str, int] = {}
+    for item in results:
+        counts[item.result] = counts.get(item.result, 0) + 1
+    summary = ", ".join(f"{n} {r}" for r, n in counts.items()) + (
+        " (dry run: nothing changed)" if dry_run else ""
+    )
+    failed = [item for item in results if item.result == "failed"]
+    if failed:
+        lines = [
+            f"{item.kind}/{item.name}: {item.result}" + (f" - {item.error}" if item.error else "")
+            for item in results
+        ]
+        raise ToolError(
+            f"{len(failed)} of {len(results)} objects failed to apply ({summary}):\n" + "\n".join(lines)
+        )
+    return ApplyResult(dry_run=dry_run, objects=results, summary=summary)
+
+
+@manifests.tool(title="Delete a resource", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
+async def delete_resource(
+    kind: Annotated[
+        str,
+        Field(
+            min_length=1,
+            description="Kind, plural or short name of any resource the cluster serves, e.g. 'Deployment', "
+            "'svc', 'scaledobjects.keda.sh'.",
+        ),
+    ],
+    name: Annotated[str, Field(min_length=1, description="Name of the object.")],
+    namespace: Annotated[
+        str | None,
+        Field(description="Namespace (ignored for cluster-scoped kinds); omitted = default namespace."),
+    ] = None,
+    dry_run: Annotated[
+        bool, Field(description="Check that the delete would succeed, deleting nothing.")
+    ] = False,
+) -> DeleteResult:
+    """Delete one object of any kind (custom resources included); dependents are removed in the background."""
+    session = current_session()
+    info = await session.resolve(kind)
+    ns = (namespace or session.settings.default_namespace) if info.namespaced else None
+    await session.delete(info, name, ns, dry_run=dry_run)
+    where = f" in namespace {ns}" if ns else ""
+    verb = "Would delete" if dry_run else "Deleted"
+    return DeleteResult(
+        kind=info.kind, name=name, namespace=ns, dry_run=dry_run, message=f"{verb} {info.kind}/{name}{where}."
+    )
