@@ -1,0 +1,153 @@
+{{/* Names, labels and small shared pieces of the k3s-mcp chart. */}}
+
+{{- define "k3s-mcp.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "k3s-mcp.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "k3s-mcp.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "k3s-mcp.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "k3s-mcp.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "k3s-mcp.labels" -}}
+helm.sh/chart: {{ include "k3s-mcp.chart" . }}
+{{ include "k3s-mcp.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: mcp-server
+{{- end }}
+
+{{- define "k3s-mcp.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "k3s-mcp.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Secret holding the bearer token: the operator's own, or the one this chart creates. */}}
+{{- define "k3s-mcp.authSecretName" -}}
+{{- default (include "k3s-mcp.fullname" .) .Values.auth.existingSecret }}
+{{- end }}
+
+{{- define "k3s-mcp.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/* Node anti-affinity for the server pods, from the soft/hard/none preset. */}}
+{{- define "k3s-mcp.affinity" -}}
+{{- if .Values.affinity }}
+{{- toYaml .Values.affinity }}
+{{- else if eq .Values.antiAffinity "hard" }}
+podAntiAffinity:
+  requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels:
+          {{- include "k3s-mcp.selectorLabels" . | nindent 10 }}
+{{- else if eq .Values.antiAffinity "soft" }}
+podAntiAffinity:
+  preferredDuringSchedulingIgnoredDuringExecution:
+    - weight: 100
+      podAffinityTerm:
+        topologyKey: kubernetes.io/hostname
+        labelSelector:
+          matchLabels:
+            {{- include "k3s-mcp.selectorLabels" . | nindent 12 }}
+{{- end }}
+{{- end }}
+
+{{/* RBAC rules for the chosen preset. Write verbs match what the operator tools do: apply, scale, restart,
+     delete, exec, cordon and drain. */}}
+{{- define "k3s-mcp.rbacRules" -}}
+{{- $read := list "get" "list" "watch" }}
+{{- $write := list "get" "list" "watch" "create" "update" "patch" "delete" }}
+{{- $verbs := ternary $write $read (eq .Values.rbac.preset "operator") -}}
+- apiGroups: [""]
+  resources: ["pods", "services", "endpoints", "configmaps", "persistentvolumeclaims", "serviceaccounts", "replicationcontrollers", "resourcequotas", "limitranges"]
+  verbs: {{ toJson $verbs }}
+- apiGroups: [""]
+  resources: ["pods/log"]
+  verbs: ["get", "list"]
+- apiGroups: [""]
+  resources: ["namespaces", "nodes", "persistentvolumes", "events", "componentstatuses"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["get", "list", "watch"]
+{{- if .Values.rbac.secrets }}
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: {{ toJson $verbs }}
+{{- end }}
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets", "replicasets", "controllerrevisions"]
+  verbs: {{ toJson $verbs }}
+- apiGroups: ["batch"]
+  resources: ["jobs", "cronjobs"]
+  verbs: {{ toJson $verbs }}
+- apiGroups: ["networking.k8s.io"]
+  resources: ["ingresses", "networkpolicies", "ingressclasses"]
+  verbs: {{ toJson $verbs }}
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: {{ toJson $verbs }}
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: {{ toJson $verbs }}
+- apiGroups: ["storage.k8s.io"]
+  resources: ["storageclasses"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["metrics.k8s.io"]
+  resources: ["pods", "nodes"]
+  verbs: ["get", "list"]
+- apiGroups: ["apiextensions.k8s.io"]
+  resources: ["customresourcedefinitions"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["helm.cattle.io"]
+  resources: ["helmcharts", "helmchartconfigs"]
+  verbs: {{ toJson $verbs }}
+- apiGroups: ["keda.sh"]
+  resources: ["scaledobjects", "scaledjobs", "triggerauthentications"]
+  verbs: {{ toJson $verbs }}
+{{- if eq .Values.rbac.preset "operator" }}
+- apiGroups: [""]
+  resources: ["pods/exec"]
+  verbs: ["create", "get"]
+- apiGroups: ["apps"]
+  resources: ["deployments/scale", "statefulsets/scale", "replicasets/scale"]
+  verbs: ["get", "update", "patch"]
+- apiGroups: ["batch"]
+  resources: ["jobs/status", "cronjobs/status"]
+  verbs: ["get"]
+- apiGroups: [""]
+  resources: ["namespaces"]
+  verbs: ["create", "delete"]
+- apiGroups: [""]
+  resources: ["nodes"]
+  verbs: ["patch"]
+- apiGroups: [""]
+  resources: ["pods/eviction"]
+  verbs: ["create"]
+{{- end }}
+{{- with .Values.rbac.extraRules }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
