@@ -1,0 +1,66 @@
+"""Command line of the layer services: `cortex-layer <k3s|unifi-api|unifi-ssh|telemetry> --host --port`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+
+import uvicorn
+from starlette.applications import Starlette
+
+from cortex.layers.contract import ExecutionLayer
+from cortex.layers.service import LayerRunner, build_layer_app
+
+LAYER_NAMES = ("k3s", "unifi-api", "unifi-ssh", "telemetry")
+
+
+def _execution_layer(name: str) -> ExecutionLayer:
+    # Imported on demand: the k3s layer pulls in fastmcp and the SSH layer asyncssh, which the
+    # other services have no use for.
+    if name == "k3s":
+        from cortex.layers.k3s import K3sLayer
+
+        return K3sLayer()
+    if name == "unifi-api":
+        from cortex.layers.unifi_api import UnifiApiLayer
+
+        return UnifiApiLayer()
+    from cortex.layers.unifi_ssh import UnifiSshLayer
+
+    return UnifiSshLayer()
+
+
+def build_app(name: str) -> Starlette:
+    """The HTTP app of the layer called `name`, configured from the environment."""
+    if name == "telemetry":
+        from cortex.layers.telemetry import build_telemetry_app
+
+        return build_telemetry_app()
+    return build_layer_app(LayerRunner(_execution_layer(name)))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="cortex-layer", description="Serve one Cortex execution or telemetry layer over HTTP."
+    )
+    parser.add_argument("layer", choices=LAYER_NAMES, help="which layer to serve")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    parser.add_argument(
+        "--log-level", default="info", choices=("debug", "info", "warning", "error"), help="log verbosity"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, serve: Callable[..., None] = uvicorn.run) -> int:
+    """Parse `argv` and serve the chosen layer until interrupted; returns the exit status."""
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = build_app(args.layer)
+    serve(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""Fixtures of the layer tests: a local UniFi controller over HTTP, a real sshd device, served layers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from ssh_device import SshDevice
+from starlette.types import ASGIApp
+from unifi_controller_emulator import UnifiControllerEmulator
+
+from cortex.layers.settings import UnifiApiSettings, UnifiSshSettings
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: ASGIApp) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on a free 127.0.0.1 port for the duration; yields its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+async def unifi_controller_server() -> AsyncIterator[tuple[UnifiControllerEmulator, str]]:
+    controller = UnifiControllerEmulator()
+    async with serve_app(controller.app) as url:
+        yield controller, url
+
+
+@pytest.fixture
+async def unifi_controller(
+    unifi_controller_server: tuple[UnifiControllerEmulator, str],
+) -> AsyncIterator[UnifiControllerEmulator]:
+    """The local controller, reset to its initial clients and devices for each test."""
+    controller, _ = unifi_controller_server
+    controller.reset()
+    yield controller
+    controller.reset()
+
+
+@pytest.fixture
+def unifi_api_settings(unifi_controller_server: tuple[UnifiControllerEmulator, str]) -> UnifiApiSettings:
+    controller, url = unifi_controller_server
+    return UnifiApiSettings(
+        controller_url=url,
+        username=controller.username,
+        password=controller.password,
+        site=controller.site,
+        request_timeout_seconds=2.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def ssh_device(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshDevice]:
+    device = SshDevice.create(tmp_path_factory.mktemp("ssh-device"))
+    device.start()
+    yield device
+    device.stop()
+
+
+@pytest.fixture
+def unifi_ssh_settings(ssh_device: SshDevice) -> UnifiSshSettings:
+    return UnifiSshSettings(
+        host="127.0.0.1",
+        port=ssh_device.port,
+        username=ssh_device.username,
+        client_key_path=ssh_device.client_key,
+        known_hosts_path=ssh_device.known_hosts,
+        connect_timeout_seconds=5.0,
+        command_timeout_seconds=5.0,
+    )
+
+
+@pytest.fixture
+def audit_log(tmp_path: Path) -> Path:
+    return tmp_path / "audit" / "audit.jsonl"
