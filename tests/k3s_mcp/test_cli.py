@@ -1,0 +1,125 @@
+"""The console script and `fastmcp run` serving real MCP clients (stdio, HTTP, the MCP Inspector CLI)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
+
+from tests.k3s_mcp.conftest import call
+
+BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
+NPM_PREFIX = Path.home() / ".cache" / "k3s-mcp" / "npm"
+
+
+def server_env(kubeconfig: str) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", ""), "HOME": str(Path.home()), "KUBECONFIG": kubeconfig}
+
+
+async def test_console_script_serves_stdio(kubeconfig: str) -> None:
+    transport = StdioTransport(command=str(BIN / "k3s-mcp-server"), args=[], env=server_env(kubeconfig))
+    async with Client(transport) as client:
+        names = {tool.name for tool in await client.list_tools()}
+        assert {"get_pods", "apply_manifest", "get_cluster_info"} <= names
+        info = await call(client, "get_cluster_info")
+        assert info["nodes"] >= 3
+
+
+async def test_fastmcp_run_serves_the_app_over_stdio(kubeconfig: str) -> None:
+    transport = StdioTransport(
+        command=str(BIN / "fastmcp"),
+        args=["run", "k3s_mcp/server.py:mcp", "--no-banner"],
+        env=server_env(kubeconfig),
+        cwd=str(REPO),
+    )
+    async with Client(transport) as client:
+        namespaces = await call(client, "get_namespaces")
+        assert "kube-system" in {row["name"] for row in namespaces["items"]}
+
+
+async def test_console_script_serves_streamable_http(kubeconfig: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        str(BIN / "k3s-mcp-server"),
+        *("--transport", "http", "--host", "127.0.0.1", "--port", str(port)),
+        env=server_env(kubeconfig),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(150):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            await asyncio.sleep(0.1)
+        async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+            nodes = await call(client, "get_nodes")
+            assert nodes["count"] >= 3
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 10)
+
+
+def inspector() -> Path:
+    """The MCP Inspector CLI, installed once into the cache with npm (no network at test run when cached)."""
+    binary = NPM_PREFIX / "node_modules" / ".bin" / "mcp-inspector"
+    if binary.exists():
+        return binary
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed, so the MCP Inspector CLI cannot be installed")
+    NPM_PREFIX.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            npm,
+            "install",
+            "--prefix",
+            str(NPM_PREFIX),
+            "--no-audit",
+            "--no-fund",
+            "@modelcontextprotocol/inspector",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return binary
+
+
+def run_inspector(kubeconfig: str, *method: str) -> dict[str, Any]:
+    command = [
+        str(inspector()),
+        "--cli",
+        "-e",
+        f"KUBECONFIG={kubeconfig}",
+        str(BIN / "k3s-mcp-server"),
+        *method,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ})
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+async def test_mcp_inspector_cli_lists_and_calls_tools(kubeconfig: str) -> None:
+    listed = await asyncio.to_thread(run_inspector, kubeconfig, "--method", "tools/list")
+    names = {tool["name"] for tool in listed["tools"]}
+    assert {"get_pods", "scale_deployment", "delete_resource"} <= names
+    called = await asyncio.to_thread(
+        run_inspector, kubeconfig, "--method", "tools/call", "--tool-name", "get_namespaces"
+    )
+    assert called.get("isError") is not True
+    assert "kube-system" in json.dumps(called)

@@ -1,0 +1,73 @@
+"""Deployment tools through an MCP client against the real cluster: list, show, scale with readiness."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastmcp import Client
+
+from tests.cluster.cluster import ClusterAPI
+from tests.k3s_mcp.conftest import call, call_error, create, deployment, running_pods, wait_until
+
+
+async def test_get_deployments_and_get_deployment(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    create(cluster_api, f"/apis/apps/v1/namespaces/{namespace}/deployments", deployment("api", 2))
+    rows = await call(mcp_client, "get_deployments", {"namespace": namespace})
+    assert [r["name"] for r in rows["items"]] == ["api"]
+    assert rows["items"][0]["images"] == ["nginx:1.27"] and rows["items"][0]["selector"] == "app=api"
+
+    detail = await wait_until(
+        lambda: _ready_detail(mcp_client, namespace, "api", "2/2"), what="api to report 2/2 ready"
+    )
+    assert "managedFields" not in detail["object"]["metadata"]
+    assert any(c["type"] == "Available" and c["status"] == "True" for c in detail["conditions"])
+
+
+async def _ready_detail(client: Client[Any], namespace: str, name: str, ready: str) -> dict[str, Any] | None:
+    detail = await call(client, "get_deployment", {"name": name, "namespace": namespace})
+    return detail if detail["summary"]["ready"] == ready else None
+
+
+async def test_get_deployment_missing_is_a_clear_error(mcp_client: Client[Any], namespace: str) -> None:
+    message = await call_error(mcp_client, "get_deployment", {"name": "nope", "namespace": namespace})
+    assert "Deployment 'nope' not found" in message and namespace in message
+
+
+async def test_scale_deployment_waits_for_the_controller(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    create(cluster_api, f"/apis/apps/v1/namespaces/{namespace}/deployments", deployment("elastic", 1))
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, total, message))
+
+    result = await mcp_client.call_tool(
+        "scale_deployment",
+        {"name": "elastic", "namespace": namespace, "replicas": 3},
+        progress_handler=on_progress,
+    )
+    scaled = result.structured_content
+    assert scaled is not None
+    assert scaled["settled"] is True and scaled["ready_replicas"] == 3 and scaled["replicas"] == 3
+    assert reports and reports[-1][0] == 3
+    # The controller really did it: three running pods and readyReplicas 3 on the object.
+    assert len(running_pods(cluster_api, namespace, "app=elastic")) == 3
+    _, live = cluster_api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/elastic")
+    assert live["status"]["readyReplicas"] == 3
+
+    down = await call(
+        mcp_client, "scale_deployment", {"name": "elastic", "namespace": namespace, "replicas": 1}
+    )
+    assert down["settled"] is True and down["previous_replicas"] == 3
+    _, live = cluster_api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/elastic")
+    assert live["spec"]["replicas"] == 1
+
+
+async def test_scale_deployment_rejects_negative_replicas(mcp_client: Client[Any], namespace: str) -> None:
+    message = await call_error(
+        mcp_client, "scale_deployment", {"name": "x", "namespace": namespace, "replicas": -1}
+    )
+    assert "replicas" in message

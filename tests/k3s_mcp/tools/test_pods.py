@@ -1,0 +1,146 @@
+"""Pod tools driven through an MCP client against the real cluster: list, logs, exec, restart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastmcp import Client
+
+from tests.cluster.cluster import ClusterAPI
+from tests.k3s_mcp.conftest import call, call_error, create, deployment, running_pods, wait_until
+
+
+async def start_deployment(
+    cluster_api: ClusterAPI, namespace: str, name: str, replicas: int
+) -> list[dict[str, Any]]:
+    create(cluster_api, f"/apis/apps/v1/namespaces/{namespace}/deployments", deployment(name, replicas))
+    pods: list[dict[str, Any]] = await wait_until(
+        lambda: len(pods := running_pods(cluster_api, namespace, f"app={name}")) == replicas and pods,
+        what=f"{replicas} running pods of {name}",
+    )
+    return pods
+
+
+async def test_get_pods_lists_rows_and_pages(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    await start_deployment(cluster_api, namespace, "web", 3)
+    result = await call(mcp_client, "get_pods", {"namespace": namespace, "labels": "app=web"})
+    assert result["count"] == 3
+    assert result["continue_token"] is None
+    row = result["items"][0]
+    assert row["namespace"] == namespace and row["name"].startswith("web-")
+    assert row["status"] == "Running" and row["ready"] == "1/1" and row["node"]
+
+    first = await call(mcp_client, "get_pods", {"namespace": namespace, "limit": 2})
+    assert first["count"] == 2 and first["continue_token"] and "continue_token" in first["note"]
+    rest = await call(
+        mcp_client,
+        "get_pods",
+        {"namespace": namespace, "limit": 2, "continue_token": first["continue_token"]},
+    )
+    assert rest["count"] == 1 and rest["continue_token"] is None
+    seen = {r["name"] for r in first["items"]} | {r["name"] for r in rest["items"]}
+    assert len(seen) == 3
+
+    none = await call(mcp_client, "get_pods", {"namespace": namespace, "labels": "app=nothing"})
+    assert none["count"] == 0
+
+
+async def test_get_pods_without_namespace_spans_namespaces(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    await start_deployment(cluster_api, namespace, "spread", 1)
+    result = await call(mcp_client, "get_pods", {"labels": "app=spread", "limit": 500})
+    assert namespace in {row["namespace"] for row in result["items"]}
+
+
+async def test_get_logs_returns_a_bounded_tail(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    pods = await start_deployment(cluster_api, namespace, "logger", 1)
+    pod = pods[0]["metadata"]["name"]
+    result = await call(mcp_client, "get_logs", {"pod_name": pod, "namespace": namespace, "tail_lines": 5})
+    lines = result["log"].splitlines()
+    assert result["lines"] == 5 == len(lines)
+    assert "simulated container log line 300" in lines[-1]
+    assert result["truncated"] is False
+
+    default = await call(
+        mcp_client, "get_logs", {"pod_name": pod, "namespace": namespace, "container": "main"}
+    )
+    assert default["lines"] == 100
+
+
+async def test_get_logs_of_a_missing_pod_names_pod_and_namespace(
+    mcp_client: Client[Any], namespace: str
+) -> None:
+    message = await call_error(mcp_client, "get_logs", {"pod_name": "ghost", "namespace": namespace})
+    assert "ghost" in message and namespace in message and "not found" in message
+
+
+async def test_execute_command_returns_output_and_exit_code(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    pods = await start_deployment(cluster_api, namespace, "shell", 1)
+    pod = pods[0]["metadata"]["name"]
+    hello = await call(
+        mcp_client, "execute_command", {"pod_name": pod, "namespace": namespace, "command": ["echo", "hi"]}
+    )
+    assert hello["stdout"].strip() == "hi"
+    assert hello["exit_code"] == 0 and hello["stderr"] == ""
+
+    # No shell is inserted: the variable reaches echo literally.
+    literal = await call(
+        mcp_client, "execute_command", {"pod_name": pod, "namespace": namespace, "command": ["echo", "$HOME"]}
+    )
+    assert literal["stdout"].strip() == "$HOME"
+
+    failing = await call(
+        mcp_client,
+        "execute_command",
+        {"pod_name": pod, "namespace": namespace, "command": ["sh", "-c", "echo oops >&2; exit 3"]},
+    )
+    assert failing["exit_code"] == 3
+    assert "oops" in failing["stderr"]
+
+
+async def test_execute_command_rejects_an_empty_command(mcp_client: Client[Any], namespace: str) -> None:
+    message = await call_error(
+        mcp_client, "execute_command", {"pod_name": "p", "namespace": namespace, "command": []}
+    )
+    assert "command" in message
+
+
+async def test_restart_pod_replaces_a_controlled_pod(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    pods = await start_deployment(cluster_api, namespace, "phoenix", 1)
+    old = pods[0]["metadata"]["name"]
+    result = await call(mcp_client, "restart_pod", {"name": old, "namespace": namespace})
+    assert result["owner"].startswith("ReplicaSet/phoenix-")
+    await wait_until(
+        lambda: any(
+            p["metadata"]["name"] != old for p in running_pods(cluster_api, namespace, "app=phoenix")
+        ),
+        what="a replacement pod",
+    )
+
+
+async def test_restart_pod_refuses_a_pod_without_controller(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    create(
+        cluster_api,
+        f"/api/v1/namespaces/{namespace}/pods",
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "lonely"},
+            "spec": {"containers": [{"name": "main", "image": "busybox"}]},
+        },
+    )
+    message = await call_error(mcp_client, "restart_pod", {"name": "lonely", "namespace": namespace})
+    assert "no controller" in message
+    status, _ = cluster_api.request("GET", f"/api/v1/namespaces/{namespace}/pods/lonely")
+    assert status == 200
