@@ -10,7 +10,9 @@ from cortex.layers.unifi_model import normalize_mac
 
 # Anything shaped like a MAC, valid or not, so a mistyped one is reported instead of silently ignored.
 MAC_CANDIDATE = re.compile(
-    r"(?<![0-9a-z])(?:[0-9a-z]{1,2}(?:[:-][0-9a-z]{1,2}){5}|[0-9a-z]{4}\.[0-9a-z]{4}\.[0-9a-z]{4})(?![0-9a-z])",
+    r"(?<![0-9a-z])(?<![0-9a-z][:.-])"
+    r"(?:[0-9a-z]{1,2}(?:[:-][0-9a-z]{1,2}){3,7}|[0-9a-z]{4}\.[0-9a-z]{4}\.[0-9a-z]{4}|[0-9a-f]{12})"
+    r"(?![0-9a-z]|[:.-][0-9a-z])",
     re.IGNORECASE,
 )
 

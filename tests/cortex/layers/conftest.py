@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
+from local_server import serve_app
+from pydantic import SecretStr
 from ssh_device import SshDevice
-from starlette.types import ASGIApp
 from unifi_controller_emulator import UnifiControllerEmulator
 
 from cortex.layers.settings import UnifiApiSettings, UnifiSshSettings
-
-
-@contextlib.asynccontextmanager
-async def serve_app(app: ASGIApp) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on a free 127.0.0.1 port for the duration; yields its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +38,7 @@ def unifi_api_settings(unifi_controller_server: tuple[UnifiControllerEmulator, s
     return UnifiApiSettings(
         controller_url=url,
         username=controller.username,
-        password=controller.password,
+        password=SecretStr(controller.password),
         site=controller.site,
         request_timeout_seconds=2.0,
     )

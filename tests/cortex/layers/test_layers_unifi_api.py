@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from local_server import serve_app
 from pydantic import SecretStr
-from conftest import serve_app
 from unifi_controller_emulator import UnifiControllerEmulator
 
 from cortex.layers.contract import LayerRequest
@@ -171,7 +171,9 @@ async def test_unifi_os_controller_paths(
 async def test_http_service_endpoints(
     unifi_api_settings: UnifiApiSettings, unifi_controller: UnifiControllerEmulator
 ) -> None:
-    runner = LayerRunner(UnifiApiLayer(unifi_api_settings), LayerServiceSettings(token="layer-token"))
+    runner = LayerRunner(
+        UnifiApiLayer(unifi_api_settings), LayerServiceSettings(token=SecretStr("layer-token"))
+    )
     async with serve_app(build_layer_app(runner)) as url, httpx.AsyncClient(base_url=url) as http:
         assert (await http.get("/health")).json()["status"] == "ok"
         ready = await http.get("/ready")

@@ -31,7 +31,7 @@ def error_envelope(message: str, status: int) -> JSONResponse:
 
 
 def default_stations() -> dict[str, dict[str, Any]]:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "mac": "aa:bb:cc:dd:ee:ff",
             "hostname": "laptop-anna",
@@ -68,7 +68,7 @@ def default_stations() -> dict[str, dict[str, Any]]:
 
 
 def default_devices() -> dict[str, dict[str, Any]]:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "mac": "f0:9f:c2:00:00:01",
             "name": "gateway",
