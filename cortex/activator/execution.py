@@ -1,0 +1,100 @@
+"""Runs routed tool calls on k3s_mcp through a fastmcp Client (in-process app or remote streamable HTTP)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cortex.activator.catalog import ToolCatalog
+
+
+class ExecutorUnavailable(RuntimeError):
+    """The k3s_mcp server cannot be reached."""
+
+
+@dataclass
+class ExecutionResult:
+    """One tool call's outcome, in a shape that serialises to JSON."""
+
+    tool: str
+    ok: bool
+    data: Any = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tool": self.tool, "ok": self.ok, "data": self.data, "error": self.error}
+
+
+def _content_of(result: Any) -> Any:
+    structured = getattr(result, "structured_content", None)
+    if structured is not None:
+        # FastMCP wraps non-object returns as {"result": ...}.
+        if isinstance(structured, dict) and set(structured) == {"result"}:
+            return structured["result"]
+        return structured
+    texts = [getattr(block, "text", "") for block in getattr(result, "content", []) or []]
+    text = "\n".join(t for t in texts if t)
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return text
+
+
+class ToolExecutor:
+    """Holds one MCP client session open for the activator's lifetime."""
+
+    def __init__(self, mcp_url: str | None, timeout_seconds: float) -> None:
+        self.mcp_url = mcp_url
+        self.timeout_seconds = timeout_seconds
+        self._client: Any = None
+
+    @property
+    def target(self) -> str:
+        return self.mcp_url or "in-process k3s_mcp"
+
+    async def start(self) -> None:
+        from fastmcp import Client
+
+        if self.mcp_url:
+            client: Any = Client(self.mcp_url, timeout=self.timeout_seconds)
+        else:
+            from k3s_mcp.server import mcp
+
+            client = Client(mcp, timeout=self.timeout_seconds)
+        try:
+            await client.__aenter__()
+        except Exception as exc:
+            raise ExecutorUnavailable(f"cannot connect to {self.target}: {exc}") from exc
+        self._client = client
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.__aexit__(None, None, None)
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None
+
+    async def catalog(self) -> ToolCatalog:
+        if self._client is None:
+            raise ExecutorUnavailable("the MCP client is not connected")
+        try:
+            tools = await self._client.list_tools()
+        except Exception as exc:
+            raise ExecutorUnavailable(f"tools/list on {self.target} failed: {exc}") from exc
+        return ToolCatalog.from_mcp_tools(tools, source=self.target)
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> ExecutionResult:
+        """Never raises for a tool's own failure: the error text comes back in the result."""
+        if self._client is None:
+            return ExecutionResult(tool, False, error=f"{self.target} is not connected")
+        try:
+            result = await self._client.call_tool_mcp(tool, arguments, timeout=self.timeout_seconds)
+        except Exception as exc:
+            return ExecutionResult(tool, False, error=f"calling {tool} on {self.target} failed: {exc}")
+        if getattr(result, "isError", False) or getattr(result, "is_error", False):
+            texts = [getattr(block, "text", "") for block in result.content or []]
+            return ExecutionResult(tool, False, error="\n".join(t for t in texts if t) or "tool failed")
+        return ExecutionResult(tool, True, data=_content_of(result))

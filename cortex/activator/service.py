@@ -1,0 +1,263 @@
+"""The activator: builds the tiers from settings, routes, runs tools through k3s_mcp, learns from outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from cortex.activator.catalog import ToolCatalog
+from cortex.activator.decision import Mode, PlanStep, RouteDecision
+from cortex.activator.embedding import MiniLMEmbedder
+from cortex.activator.execution import ExecutionResult, ExecutorUnavailable, ToolExecutor
+from cortex.activator.learning import MemoryUnavailable, RouteMemory
+from cortex.activator.metrics import ActivatorMetrics
+from cortex.activator.router import Router
+from cortex.activator.settings import ActivatorSettings
+from cortex.activator.tiers.classifier import ClassifierTier
+from cortex.activator.tiers.keyword import KeywordTier, load_rules
+from cortex.activator.tiers.model_endpoint import ChatEndpoint
+from cortex.activator.tiers.reasoning import ReasoningTier
+from cortex.activator.tiers.similarity import SimilarityTier
+from cortex.activator.wake import Layer, LayerWaker
+
+log = logging.getLogger(__name__)
+
+
+class QueryRequest(BaseModel):
+    """Body of POST /query."""
+
+    query: str = Field(min_length=1, max_length=4000, description="The plain-language request.")
+    namespace: str | None = Field(default=None, description="Namespace to use when the request names none.")
+    dry_run: bool = Field(default=False, description="Route only, or pass dry_run to tools that support it.")
+    confirm: bool = Field(default=False, description="Allow a destructive tool to run.")
+    execute: bool = Field(default=True, description="False returns the decision without running anything.")
+
+
+class QueryResponse(BaseModel):
+    """Answer of POST /query: the decision and, when a tool ran, its result."""
+
+    tier: str
+    tool: str | None
+    arguments: dict[str, Any]
+    confidence: float
+    complexity: int
+    mode: Mode
+    requires_confirmation: bool
+    executed: bool
+    status: str = Field(
+        description="executed | failed | routed | needs_confirmation | missing_arguments | "
+        "escalated_to_human | no_route | dry_run"
+    )
+    message: str
+    plan: list[PlanStep] = Field(default_factory=list)
+    missing_arguments: list[str] = Field(default_factory=list)
+    escalations: list[str] = Field(default_factory=list)
+    result: Any = None
+    latency_ms: float
+
+
+class FeedbackRequest(BaseModel):
+    """Body of POST /feedback: whether a routed query got the right tool."""
+
+    query: str = Field(min_length=1, max_length=4000)
+    tool: str = Field(min_length=1, description="The tool the query should go to (or did go to).")
+    success: bool = Field(description="True when that tool was the right one and worked.")
+
+
+class Activator:
+    """One replica's state; `start()` before use, `stop()` after."""
+
+    def __init__(self, settings: ActivatorSettings, *, execute: bool = True) -> None:
+        self.settings = settings
+        self.metrics = ActivatorMetrics()
+        self.executor = ToolExecutor(settings.mcp_url, settings.tool_timeout_seconds) if execute else None
+        self.embedder = MiniLMEmbedder(threads=settings.embedding_threads)
+        self.memory = RouteMemory(settings.qdrant_url, settings.qdrant_path)
+        self.endpoints: list[ChatEndpoint] = []
+        self.catalog = ToolCatalog()
+        self.router: Router | None = None
+        self.similarity_ready = False
+        self.problems: list[str] = []
+
+    async def start(self, catalog: ToolCatalog | None = None) -> None:
+        """Connect to k3s_mcp, read its tools, compile rules, seed the route memory."""
+        s = self.settings
+        if catalog is None and self.executor is not None:
+            try:
+                await self.executor.start()
+                catalog = await self.executor.catalog()
+            except ExecutorUnavailable as exc:
+                self.problems.append(str(exc))
+                log.warning("%s; using the catalog snapshot, execution disabled", exc)
+        if catalog is None:
+            catalog = ToolCatalog.from_snapshot(s.catalog_snapshot_path)
+        self.catalog = catalog
+        keyword = KeywordTier(load_rules(s.rules_path), catalog)
+        similarity: SimilarityTier | None = None
+        if s.similarity_enabled:
+            similarity = SimilarityTier(s, catalog, self.embedder, self.memory)
+            try:
+                await asyncio.to_thread(similarity.seed)
+                self.similarity_ready = True
+            except Exception as exc:
+                # The router still tries tier 2 per request, so a Qdrant that comes back is used again.
+                self.problems.append(f"similarity tier not seeded: {exc}")
+                log.warning("similarity tier not seeded: %s", exc)
+        scaler = self._scale_through_mcp if self.executor is not None else None
+        waker = LayerWaker(self.metrics, scaler, s.wake_timeout_seconds, s.retry_after_seconds)
+        classifier = classifier_layer = reasoning = reasoning_layer = None
+        if s.classifier_url:
+            endpoint = ChatEndpoint(s.classifier_url, s.classifier_model, s.classifier_timeout_seconds)
+            self.endpoints.append(endpoint)
+            classifier = ClassifierTier(endpoint, catalog)
+            classifier_layer = Layer("classifier", endpoint, s.classifier_deployment, s.layers_namespace)
+        if s.reasoning_url:
+            endpoint = ChatEndpoint(s.reasoning_url, s.reasoning_model, s.reasoning_timeout_seconds)
+            self.endpoints.append(endpoint)
+            reasoning = ReasoningTier(endpoint, catalog, s.reasoning_max_steps)
+            reasoning_layer = Layer("reasoning", endpoint, s.reasoning_deployment, s.layers_namespace)
+        self.router = Router(
+            catalog,
+            keyword,
+            self.metrics,
+            s.confidence_threshold,
+            similarity=similarity,
+            classifier=classifier,
+            classifier_layer=classifier_layer,
+            reasoning=reasoning,
+            reasoning_layer=reasoning_layer,
+            waker=waker,
+        )
+
+    async def stop(self) -> None:
+        for endpoint in self.endpoints:
+            await endpoint.aclose()
+        if self.executor is not None:
+            await self.executor.stop()
+        await asyncio.to_thread(self.memory.close)
+
+    @property
+    def ready(self) -> bool:
+        return self.router is not None
+
+    async def _scale_through_mcp(self, name: str, namespace: str, replicas: int) -> str | None:
+        assert self.executor is not None
+        with self.metrics.holding("executor"):
+            result = await self.executor.call(
+                "scale_deployment", {"name": name, "namespace": namespace, "replicas": replicas}
+            )
+        return None if result.ok else result.error
+
+    async def route(self, query: str, namespace: str | None = None) -> RouteDecision:
+        if self.router is None:
+            raise RuntimeError("the activator is not started")
+        decision, _ = await self.router.route(query, namespace)
+        return decision
+
+    async def handle(self, request: QueryRequest) -> QueryResponse:
+        """Route, then run the tool (or plan) when it is safe; raise LayerWaking for a 503."""
+        if self.router is None:
+            raise RuntimeError("the activator is not started")
+        decision, context = await self.router.route(request.query, request.namespace)
+        spec = self.catalog.get(decision.tool)
+        steps = decision.plan or ([PlanStep(tool=spec.name, arguments=decision.arguments)] if spec else [])
+        if request.dry_run:
+            for step in steps:
+                step_spec = self.catalog.get(step.tool)
+                if step_spec is not None and "dry_run" in step_spec.parameters:
+                    step.arguments["dry_run"] = True
+        status, message = self._gate(decision, request, steps)
+        results: list[ExecutionResult] = []
+        if status == "execute":
+            assert self.executor is not None
+            for step in steps:
+                with self.metrics.holding("executor"):
+                    outcome = await self.executor.call(step.tool, step.arguments)
+                results.append(outcome)
+                if not outcome.ok:
+                    break
+            ok = all(r.ok for r in results) and len(results) == len(steps)
+            status = "executed" if ok else "failed"
+            message = "done" if ok else (results[-1].error or "tool failed")
+            self.metrics.queries.labels(tier=decision.tier.value, outcome=status).inc()
+            await self._learn(request.query, decision, context.vector, context.routed_by, ok)
+        result: Any = None
+        if results:
+            result = results[0].to_json() if len(results) == 1 else [r.to_json() for r in results]
+        if steps:
+            decision.arguments = steps[0].arguments
+        return QueryResponse(
+            tier=decision.tier.value,
+            tool=decision.tool,
+            arguments=decision.arguments,
+            confidence=decision.confidence,
+            complexity=decision.complexity,
+            mode=decision.mode,
+            requires_confirmation=decision.requires_confirmation,
+            executed=bool(results),
+            status=status,
+            message=message,
+            plan=decision.plan,
+            missing_arguments=decision.missing_arguments,
+            escalations=decision.escalations,
+            result=result,
+            latency_ms=decision.latency_ms,
+        )
+
+    def _gate(self, decision: RouteDecision, request: QueryRequest, steps: list[PlanStep]) -> tuple[str, str]:
+        """Why a decision is not executed, or ("execute", "")."""
+        if decision.mode is Mode.EXPERT:
+            return "escalated_to_human", decision.reason
+        if decision.tool is None:
+            return "no_route", decision.reason or "no tool fits this request"
+        if decision.missing_arguments:
+            return (
+                "missing_arguments",
+                f"{decision.tool} needs {', '.join(decision.missing_arguments)}; name them in the request",
+            )
+        destructive = [s.tool for s in steps if (spec := self.catalog.get(s.tool)) and spec.destructive]
+        if (destructive or decision.requires_confirmation) and not request.confirm:
+            tools = ", ".join(destructive or [decision.tool])
+            return "needs_confirmation", f"{tools} is destructive: send the request again with confirm=true"
+        if request.dry_run:
+            unsafe = [
+                s.tool
+                for s in steps
+                if (spec := self.catalog.get(s.tool)) is not None
+                and not spec.read_only
+                and "dry_run" not in spec.parameters
+            ]
+            if unsafe:
+                return "dry_run", f"dry run: {', '.join(unsafe)} cannot dry-run, so nothing was run"
+        if not request.execute:
+            return "routed", "not executed (execute=false)"
+        if self.executor is None or not self.executor.connected:
+            return "routed", "execution is not available; the decision is shown only"
+        return "execute", ""
+
+    async def _learn(
+        self, query: str, decision: RouteDecision, vector: list[float] | None, routed_by: str | None, ok: bool
+    ) -> None:
+        if not self.similarity_ready or decision.tool is None or decision.plan:
+            return
+        try:
+            vec = vector if vector is not None else await asyncio.to_thread(self.embedder.embed_one, query)
+            await asyncio.to_thread(
+                self.memory.record, query, vec, decision.tool, ok, decision.tier.value, routed_by
+            )
+        except MemoryUnavailable as exc:
+            log.warning("could not record the outcome: %s", exc)
+
+    async def feedback(self, request: FeedbackRequest) -> dict[str, Any]:
+        if request.tool not in self.catalog:
+            raise ValueError(f"unknown tool {request.tool!r}; known tools: {', '.join(self.catalog.names())}")
+        if not self.similarity_ready:
+            raise MemoryUnavailable("route memory is not available, so feedback cannot be stored")
+        vector = await asyncio.to_thread(self.embedder.embed_one, request.query)
+        await asyncio.to_thread(
+            self.memory.record, request.query, vector, request.tool, request.success, "feedback"
+        )
+        return {"recorded": True, "tool": request.tool, "success": request.success}

@@ -1,0 +1,99 @@
+"""Every environment variable the Cortex activator reads, documented once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+class ActivatorSettings(BaseSettings):
+    """Activator configuration; each field is read from `CORTEX_<FIELD>` (for example CORTEX_PORT)."""
+
+    model_config = SettingsConfigDict(env_prefix="CORTEX_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Address `cortex serve` listens on.")
+    port: int = Field(default=8080, description="Port `cortex serve` listens on.")
+    default_namespace: str = Field(default="default", description="Namespace used when a request names none.")
+    rules_path: Path = Field(
+        default=DATA_DIR / "rules.yaml", description="YAML file of tier-1 keyword rules."
+    )
+    utterances_path: Path = Field(
+        default=DATA_DIR / "utterances.yaml",
+        description="YAML file of example utterances per tool, seeded into Qdrant at start-up.",
+    )
+    catalog_snapshot_path: Path = Field(
+        default=DATA_DIR / "catalog_snapshot.json",
+        description="Tool catalog used by the offline `cortex route` path when no MCP server is reachable.",
+    )
+
+    # Tier 2: similarity.
+    similarity_enabled: bool = Field(default=True, description="Turn tier 2 (embeddings + Qdrant) on/off.")
+    qdrant_url: str | None = Field(
+        default=None, description="URL of a Qdrant server; unset means embedded local mode."
+    )
+    qdrant_path: Path | None = Field(
+        default=None, description="Directory for embedded Qdrant; unset means in memory."
+    )
+    learned_similarity_threshold: float = Field(
+        default=0.92, description="Cosine similarity a past routed query needs before its route is reused."
+    )
+    seed_similarity_threshold: float = Field(
+        default=0.80,
+        description="Cosine similarity a seeded example utterance needs before its route is used.",
+    )
+    min_route_successes: int = Field(
+        default=3, description="Successes a learned route needs before tier 2 reuses it."
+    )
+    min_route_success_rate: float = Field(
+        default=0.8, description="Success rate a route needs before tier 2 reuses it."
+    )
+    embedding_threads: int = Field(default=1, description="onnxruntime intra-op threads for the embedder.")
+
+    # Tiers 3 and 4: model endpoints (OpenAI-compatible chat completions, such as llama.cpp's server).
+    classifier_url: str | None = Field(
+        default=None, description="Base URL of the tier-3 classifier model server; unset turns tier 3 off."
+    )
+    classifier_model: str = Field(default="classifier", description="Model name sent to tier 3.")
+    classifier_timeout_seconds: float = Field(default=20.0, description="Timeout of one tier-3 call.")
+    reasoning_url: str | None = Field(
+        default=None, description="Base URL of the tier-4 reasoning model server; unset turns tier 4 off."
+    )
+    reasoning_model: str = Field(default="reasoning", description="Model name sent to tier 4.")
+    reasoning_timeout_seconds: float = Field(default=60.0, description="Timeout of one tier-4 call.")
+    reasoning_max_steps: int = Field(default=4, description="Most calls a tier-4 plan may hold.")
+    confidence_threshold: float = Field(
+        default=0.5, description="A tier's answer below this confidence escalates to the next tier."
+    )
+
+    # Execution through k3s_mcp.
+    mcp_url: str | None = Field(
+        default=None,
+        description="Streamable-HTTP URL of a remote k3s_mcp server; unset runs k3s_mcp in-process.",
+    )
+    tool_timeout_seconds: float = Field(default=60.0, description="Timeout of one k3s_mcp tool call.")
+
+    # Scale-from-zero.
+    wake_timeout_seconds: float = Field(
+        default=30.0, description="Longest a request is held while a scaled-to-zero layer wakes."
+    )
+    retry_after_seconds: int = Field(
+        default=15, description="Retry-After sent with the 503 when a layer did not wake in time."
+    )
+    classifier_deployment: str | None = Field(
+        default=None, description="Deployment serving tier 3, scaled 0->1 by the activator when it is down."
+    )
+    reasoning_deployment: str | None = Field(
+        default=None, description="Deployment serving tier 4, scaled 0->1 by the activator when it is down."
+    )
+    layers_namespace: str = Field(
+        default="cortex-system", description="Namespace of the layer Deployments the activator wakes."
+    )
+
+
+def load_settings() -> ActivatorSettings:
+    """Settings read from the environment."""
+    return ActivatorSettings()

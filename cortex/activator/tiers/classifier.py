@@ -1,0 +1,94 @@
+"""Tier 3: a small instruct model picks one tool, constrained by a JSON schema built from the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cortex.activator.arguments import coerce_arguments, extract_arguments, grounded
+from cortex.activator.catalog import ToolCatalog, ToolSpec
+from cortex.activator.decision import TierAnswer
+from cortex.activator.tiers.model_endpoint import ChatEndpoint, ModelOutputError, parse_json_object
+
+NONE_CHOICE = "none"
+
+
+def merge_arguments(query: str, spec: ToolSpec, proposed: Any) -> dict[str, Any]:
+    """Arguments read from the request, plus model proposals that the request actually contains."""
+    arguments = extract_arguments(query, spec)
+    if isinstance(proposed, dict):
+        for key, value in coerce_arguments(spec, proposed).items():
+            if key not in arguments and grounded(value, query):
+                arguments[key] = value
+    return arguments
+
+
+def route_schema(catalog: ToolCatalog) -> dict[str, Any]:
+    """JSON schema of the classifier's answer: a tool name from the catalog (or none) and its arguments."""
+    properties: dict[str, Any] = {}
+    for spec in catalog:
+        for name in spec.parameters:
+            kind = spec.parameter_kind(name)
+            if kind in {"string", "integer", "boolean"} and name not in {"continue_token", "limit"}:
+                properties.setdefault(name, {"type": kind})
+    return {
+        "type": "object",
+        "properties": {
+            "tool": {"type": "string", "enum": [*catalog.names(), NONE_CHOICE]},
+            "arguments": {"type": "object", "properties": properties, "additionalProperties": False},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+        "required": ["tool", "arguments", "confidence"],
+        "additionalProperties": False,
+    }
+
+
+def system_prompt(catalog: ToolCatalog) -> str:
+    lines = [
+        "You route Kubernetes operations requests to exactly one tool.",
+        "Tools:",
+        *(f"- {spec.name}: {spec.summary()}" for spec in catalog),
+        f"- {NONE_CHOICE}: the request is not a cluster operation, or you are unsure.",
+        "Answer with JSON: tool, arguments taken from the request, confidence from 0 to 1.",
+    ]
+    return "\n".join(lines)
+
+
+class ClassifierTier:
+    """Asks the model once; a malformed answer raises ModelOutputError and the router escalates."""
+
+    MAX_TOKENS = 96
+
+    def __init__(self, endpoint: ChatEndpoint, catalog: ToolCatalog) -> None:
+        self.endpoint = endpoint
+        self.catalog = catalog
+        self.schema = route_schema(catalog)
+        self.prompt = system_prompt(catalog)
+
+    async def answer(self, query: str) -> TierAnswer:
+        message = await self.endpoint.chat(
+            [{"role": "system", "content": self.prompt}, {"role": "user", "content": query}],
+            max_tokens=self.MAX_TOKENS,
+            response_format={"type": "json_schema", "json_schema": {"name": "route", "schema": self.schema}},
+        )
+        data = parse_json_object(str(message.get("content") or ""))
+        tool = data.get("tool")
+        try:
+            confidence = float(data.get("confidence", 0.0))
+        except (TypeError, ValueError) as exc:
+            raise ModelOutputError(
+                f"classifier confidence is not a number: {data.get('confidence')!r}"
+            ) from exc
+        confidence = max(0.0, min(1.0, confidence))
+        if tool == NONE_CHOICE:
+            return TierAnswer(
+                tool=None, confidence=confidence, refuse=True, reason="classifier: not an operation"
+            )
+        spec = self.catalog.get(tool if isinstance(tool, str) else None)
+        if spec is None:
+            raise ModelOutputError(f"classifier named a tool that does not exist: {tool!r}")
+        return TierAnswer(
+            tool=spec.name,
+            arguments=merge_arguments(query, spec, data.get("arguments")),
+            confidence=confidence,
+            reason="classifier model",
+        )

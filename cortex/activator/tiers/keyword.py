@@ -1,0 +1,96 @@
+"""Tier 1: regular-expression rules from YAML, compiled once; named groups become arguments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cortex.activator.arguments import KIND_WORDS, NAME, extract_arguments
+from cortex.activator.catalog import ToolCatalog
+from cortex.activator.decision import TierAnswer
+
+
+class RuleFileError(ValueError):
+    """The rules file is malformed; the message names the rule and the problem."""
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    """One rule: any of its patterns matching routes the request to `tool`."""
+
+    rule_id: str
+    tool: str
+    patterns: tuple[re.Pattern[str], ...]
+    confidence: float
+    requires_confirmation: bool
+
+
+def _compile(rule_id: str, pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern.replace("<NAME>", NAME), re.IGNORECASE)
+    except re.error as exc:
+        raise RuleFileError(f"rule {rule_id!r}: pattern {pattern!r} is not a valid regex: {exc}") from exc
+
+
+def load_rules(path: Path) -> list[KeywordRule]:
+    """Read and compile the rules file; raise RuleFileError naming the bad rule."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise RuleFileError(f"cannot read keyword rules from {path}: {exc}") from exc
+    rules: list[KeywordRule] = []
+    for index, entry in enumerate(document.get("rules") or []):
+        rule_id = str(entry.get("id") or f"rule-{index}")
+        tool = entry.get("tool")
+        patterns = entry.get("patterns") or []
+        if not tool or not patterns:
+            raise RuleFileError(f"rule {rule_id!r} needs a tool and at least one pattern")
+        rules.append(
+            KeywordRule(
+                rule_id=rule_id,
+                tool=str(tool),
+                patterns=tuple(_compile(rule_id, str(p)) for p in patterns),
+                confidence=float(entry.get("confidence", 0.9)),
+                requires_confirmation=bool(entry.get("requires_confirmation", False)),
+            )
+        )
+    return rules
+
+
+class KeywordTier:
+    """Matches the request against the rules in order; the first match wins."""
+
+    def __init__(self, rules: list[KeywordRule], catalog: ToolCatalog) -> None:
+        # Rules naming a tool the server does not offer are dropped, so a rule can never route to nothing.
+        self.rules = [rule for rule in rules if rule.tool in catalog]
+        self.skipped = [rule.rule_id for rule in rules if rule.tool not in catalog]
+        self.catalog = catalog
+
+    def answer(self, query: str) -> TierAnswer | None:
+        for rule in self.rules:
+            for pattern in rule.patterns:
+                match = pattern.search(query)
+                if match is None:
+                    continue
+                spec = self.catalog.get(rule.tool)
+                assert spec is not None
+                groups: dict[str, Any] = {k: v for k, v in match.groupdict().items() if v is not None}
+                if "kind" in groups:
+                    groups["kind"] = KIND_WORDS.get(groups["kind"].lower(), groups["kind"])
+                if "name" in groups:
+                    groups["name"] = groups["name"].lower()
+                arguments = extract_arguments(query, spec, groups)
+                return TierAnswer(
+                    tool=rule.tool,
+                    arguments=arguments,
+                    confidence=rule.confidence,
+                    reason=f"keyword rule {rule.rule_id}",
+                )
+        return None
+
+    def requires_confirmation(self, tool: str) -> bool:
+        return any(rule.requires_confirmation for rule in self.rules if rule.tool == tool)

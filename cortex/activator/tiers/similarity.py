@@ -1,0 +1,113 @@
+"""Tier 2: embed the request and reuse the route of the nearest trusted stored query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cortex.activator.arguments import extract_arguments
+from cortex.activator.catalog import ToolCatalog
+from cortex.activator.decision import TierAnswer
+from cortex.activator.embedding import MiniLMEmbedder
+from cortex.activator.learning import NO_ROUTE, RouteHit, RouteMemory, load_utterances
+from cortex.activator.settings import ActivatorSettings
+
+
+@dataclass
+class SimilarityResult:
+    """The tier's answer (None to escalate), the point that chose it, and why it passed if it did."""
+
+    answer: TierAnswer | None
+    vector: list[float] | None = None
+    routed_by: str | None = None
+    reason: str = ""
+    hits: list[RouteHit] = field(default_factory=list)
+
+
+class SimilarityTier:
+    """Seeds the example utterances once, then answers from the nearest stored query it may trust."""
+
+    def __init__(
+        self, settings: ActivatorSettings, catalog: ToolCatalog, embedder: MiniLMEmbedder, memory: RouteMemory
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.embedder = embedder
+        self.memory = memory
+        self.seeded = 0
+
+    def seed(self) -> int:
+        """Embed and store every example utterance whose tool the catalog offers."""
+        utterances = load_utterances(self.settings.utterances_path)
+        texts = [text for texts in utterances.values() for text in texts]
+        vectors = [list(map(float, row)) for row in self.embedder.embed(texts)]
+        self.memory.ensure_collections()
+        self.seeded = self.memory.seed(utterances, vectors, self.catalog)
+        return self.seeded
+
+    def trusted(self, hit: RouteHit) -> bool:
+        s = self.settings
+        if hit.source == "seed":
+            # Curated examples are trusted until their own record says otherwise.
+            tried = hit.successes + hit.failures
+            return hit.score >= s.seed_similarity_threshold and (
+                tried < s.min_route_successes or hit.success_rate >= s.min_route_success_rate
+            )
+        return (
+            hit.score >= s.learned_similarity_threshold
+            and hit.successes >= s.min_route_successes
+            and hit.success_rate >= s.min_route_success_rate
+        )
+
+    def answer(self, query: str) -> SimilarityResult:
+        """Raises MemoryUnavailable / EmbeddingUnavailable when its parts are down; the router escalates."""
+        vector = self.embedder.embed_one(query)
+        hits = self.memory.nearest(vector, limit=5)
+        if not hits:
+            return SimilarityResult(None, vector, reason="no stored queries", hits=hits)
+        best = hits[0]
+        trusted = [hit for hit in hits if self.trusted(hit)]
+        if not trusted:
+            return SimilarityResult(
+                None,
+                vector,
+                reason=f"nearest stored query {best.score:.2f} ({best.route}) not trusted",
+                hits=hits,
+            )
+        choice = trusted[0]
+        if choice.route != best.route:
+            return SimilarityResult(
+                None,
+                vector,
+                reason=f"nearest query routes to {best.route} but the trusted one to {choice.route}",
+                hits=hits,
+            )
+        if choice.route != NO_ROUTE:
+            failed = [
+                o
+                for o in self.memory.similar_outcomes(vector, self.settings.learned_similarity_threshold)
+                if o.tool == choice.route and not o.success
+            ]
+            if failed:
+                return SimilarityResult(
+                    None, vector, reason=f"a similar query routed to {choice.route} failed before", hits=hits
+                )
+        if choice.route == NO_ROUTE:
+            answer = TierAnswer(
+                tool=None,
+                confidence=choice.score,
+                refuse=True,
+                reason=f"like {choice.text!r}: not an operation",
+            )
+            return SimilarityResult(answer, vector, choice.point_id, hits=hits)
+        spec = self.catalog.get(choice.route)
+        if spec is None:
+            return SimilarityResult(
+                None, vector, reason=f"route {choice.route} is not in the catalog", hits=hits
+            )
+        answer = TierAnswer(
+            tool=spec.name,
+            arguments=extract_arguments(query, spec),
+            confidence=choice.score,
+            reason=f"similar to {choice.source} query {choice.text!r} ({choice.score:.2f})",
+        )
+        return SimilarityResult(answer, vector, choice.point_id, hits=hits)

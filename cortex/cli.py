@@ -1,0 +1,95 @@
+"""The `cortex` command: `cortex route --json "QUERY"` decides without executing; `cortex serve` runs HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from cortex.activator.catalog import ToolCatalog
+from cortex.activator.service import Activator
+from cortex.activator.settings import ActivatorSettings, load_settings
+
+
+async def _route(settings: ActivatorSettings, query: str, namespace: str | None) -> dict[str, object]:
+    activator = Activator(settings, execute=False)
+    await activator.start(ToolCatalog.from_snapshot(settings.catalog_snapshot_path))
+    try:
+        decision = await activator.route(query, namespace)
+    finally:
+        await activator.stop()
+    return decision.model_dump(mode="json")
+
+
+async def _snapshot(settings: ActivatorSettings, path: Path) -> int:
+    activator = Activator(settings)
+    await activator.start()
+    try:
+        if activator.executor is None or not activator.executor.connected:
+            print(f"error: {'; '.join(activator.problems)}", file=sys.stderr)
+            return 1
+        activator.catalog.write_snapshot(path)
+        print(f"wrote {len(activator.catalog)} tools to {path}")
+        return 0
+    finally:
+        await activator.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cortex", description="The Cortex activator.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    route = commands.add_parser("route", help="decide which tool a request goes to, without running it")
+    route.add_argument("query", help="the plain-language request")
+    route.add_argument("--namespace", "-n", help="namespace to use when the request names none")
+    route.add_argument("--json", action="store_true", help="print the decision as one JSON object")
+    route.add_argument("--no-similarity", action="store_true", help="skip tier 2 (no embedding model load)")
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="listen address (default CORTEX_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (default CORTEX_PORT)")
+    snapshot = commands.add_parser("snapshot", help="write the live k3s_mcp tool catalog for offline routing")
+    snapshot.add_argument("path", type=Path, nargs="?", help="output file (default: the packaged snapshot)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    try:
+        settings = load_settings()
+    except Exception as exc:
+        print(f"error: invalid CORTEX_* setting: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "route":
+        if args.no_similarity:
+            settings.similarity_enabled = False
+        try:
+            decision = asyncio.run(_route(settings, args.query, args.namespace))
+        except Exception as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(decision, sort_keys=True))
+        else:
+            tool = decision["tool"] or "(no action)"
+            print(
+                f"{decision['tier']}: {tool} {json.dumps(decision['arguments'])} mode={decision['mode']} "
+                f"confidence={decision['confidence']}"
+            )
+        return 0
+    if args.command == "snapshot":
+        return asyncio.run(_snapshot(settings, args.path or settings.catalog_snapshot_path))
+    import uvicorn
+
+    from cortex.activator.http_app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level="info",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
