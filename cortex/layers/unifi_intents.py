@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cortex.layers.client import LayerCall
+from cortex.layers.client import DispatchResult, LayerCall, LayerDispatcher
 from cortex.layers.unifi_model import normalize_mac
 
 # Anything shaped like a MAC, valid or not, so a mistyped one is reported instead of silently ignored.
@@ -144,3 +144,20 @@ def match_unifi_request(text: str) -> UnifiMatch | None:
             requires_confirmation=rule.action == "restart_device",
         )
     return None
+
+
+async def dispatch_network_request(
+    text: str, dispatcher: LayerDispatcher, *, actor: str = "anonymous", confirm: bool = False
+) -> DispatchResult | None:
+    """Route `text` by the UniFi keyword rules and run it; None when it is not a network request.
+
+    The activator calls this before its own tiers. UnifiRequestError (bad or missing MAC) propagates
+    so the caller can answer 400 with its message. A restart without `confirm` comes back as a 428
+    response with code `confirmation_required`, and nothing is restarted.
+    """
+    match = match_unifi_request(text)
+    if match is None:
+        return None
+    return await dispatcher.dispatch(
+        match.call, confirm=confirm, actor=actor, text=text, route=match.route, tier="keyword"
+    )

@@ -20,6 +20,8 @@ from cortex.layers.client import (
     DispatchResult,
     HttpLayerClient,
     HttpTelemetryClient,
+    InProcessLayerClient,
+    InProcessTelemetry,
     LayerCall,
     LayerDispatcher,
 )
@@ -27,7 +29,7 @@ from cortex.layers.service import LayerRunner, build_layer_app
 from cortex.layers.settings import TelemetrySettings, UnifiApiSettings, UnifiSshSettings
 from cortex.layers.telemetry import TelemetryStore, build_telemetry_app
 from cortex.layers.unifi_api import UnifiApiLayer
-from cortex.layers.unifi_intents import match_unifi_request
+from cortex.layers.unifi_intents import UnifiRequestError, dispatch_network_request, match_unifi_request
 from cortex.layers.unifi_ssh import UnifiSshLayer
 
 
@@ -153,3 +155,33 @@ async def test_unreachable_layer_and_unknown_layer(fabric: Fabric) -> None:
     await gone.aclose()
     assert result.response.status == 503 and result.response.error is not None
     assert result.response.error.code == "layer_unreachable"
+
+
+async def test_in_process_fabric_with_failover(
+    unifi_controller: UnifiControllerEmulator,
+    unifi_api_settings: UnifiApiSettings,
+    unifi_ssh_settings: UnifiSshSettings,
+) -> None:
+    store = TelemetryStore(TelemetrySettings())
+    dispatcher = LayerDispatcher(
+        {
+            "unifi-api": InProcessLayerClient(LayerRunner(UnifiApiLayer(unifi_api_settings))),
+            "unifi-ssh": InProcessLayerClient(LayerRunner(UnifiSshLayer(unifi_ssh_settings))),
+        },
+        telemetry=InProcessTelemetry(store),
+    )
+    try:
+        blocked = await dispatch_network_request("block client aa:bb:cc:dd:ee:ff", dispatcher, actor="anna")
+        assert blocked is not None and blocked.ok
+        assert await dispatch_network_request("scale deployment web to 3", dispatcher) is None
+        unifi_controller.fail_with = 503
+        clients = await dispatch_network_request("list wifi clients", dispatcher, actor="anna")
+        assert clients is not None and clients.ok and clients.failover_from == "unifi-api"
+        with pytest.raises(UnifiRequestError):
+            await dispatch_network_request("block client aa:bb:cc", dispatcher)
+    finally:
+        await dispatcher.aclose()
+    assert [(r["action"], r["layer"], r["result"]) for r in store.recent(10)] == [
+        ("block_client", "unifi-api", "ok"),
+        ("list_clients", "unifi-ssh", "ok"),
+    ]
