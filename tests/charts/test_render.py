@@ -111,9 +111,7 @@ def test_every_pod_is_hardened(helm: Helm, charts: dict[str, Path], variant: tup
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=variant_id)
-def test_standard_labels_on_every_object(
-    helm: Helm, charts: dict[str, Path], variant: tuple[str, str | None]
-) -> None:
+def test_standard_labels_on_every_object(helm: Helm, charts: dict[str, Path], variant: tuple[str, str | None]) -> None:
     chart, values_name = variant
     for obj in helm.template(charts[chart], files_for(charts, chart, values_name)):
         labels = obj["metadata"]["labels"]
@@ -127,9 +125,7 @@ def test_standard_labels_on_every_object(
             assert key in labels, f"{obj['kind']}/{obj['metadata']['name']} lacks {key}"
 
 
-def test_mcp_server_deployment_serves_streamable_http_with_the_token(
-    helm: Helm, charts: dict[str, Path]
-) -> None:
+def test_mcp_server_deployment_serves_streamable_http_with_the_token(helm: Helm, charts: dict[str, Path]) -> None:
     objects = helm.template(charts["k3s-mcp"])
     deployment = by_kind(objects, "Deployment")["r-k3s-mcp"]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
@@ -173,15 +169,11 @@ def test_rbac_presets(helm: Helm, charts: dict[str, Path]) -> None:
     assert any("deployments/scale" in rule["resources"] for rule in rules)
     env = {
         e["name"]: e.get("value")
-        for e in by_kind(operator, "Deployment")["r-k3s-mcp"]["spec"]["template"]["spec"]["containers"][0][
-            "env"
-        ]
+        for e in by_kind(operator, "Deployment")["r-k3s-mcp"]["spec"]["template"]["spec"]["containers"][0]["env"]
     }
     assert env["K3S_READ_ONLY"] == "false"
 
-    scoped = helm.template(
-        charts["k3s-mcp"], settings=["rbac.clusterWide=false", "rbac.namespaces={apps,web}"]
-    )
+    scoped = helm.template(charts["k3s-mcp"], settings=["rbac.clusterWide=false", "rbac.namespaces={apps,web}"])
     assert sorted(o["metadata"]["namespace"] for o in scoped if o["kind"] == "Role") == ["apps", "web"]
     assert not [o for o in scoped if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
 
@@ -309,9 +301,7 @@ def test_reasoning_layers_fetch_their_model_or_mount_it(helm: Helm, charts: dict
             "reasoningClassifier.model.persistence.existingClaim=gguf",
         ],
     )
-    classifier = by_kind(from_claim, "Deployment")["r-cortex-reasoning-classifier"]["spec"]["template"][
-        "spec"
-    ]
+    classifier = by_kind(from_claim, "Deployment")["r-cortex-reasoning-classifier"]["spec"]["template"]["spec"]
     assert "initContainers" not in classifier
     volumes = {v["name"]: v for v in classifier["volumes"]}
     assert volumes["models"]["persistentVolumeClaim"]["claimName"] == "gguf"
