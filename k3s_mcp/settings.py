@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -102,6 +102,54 @@ class Settings(BaseSettings):
         ge=0,
         validation_alias=AliasChoices("K3S_DISCOVERY_TTL", "discovery_ttl_seconds"),
         description="How long the kind -> resource discovery map is trusted before it is fetched again.",
+    )
+
+    helm_binary: str = Field(
+        default="helm",
+        validation_alias=AliasChoices("K3S_HELM_BINARY", "helm_binary"),
+        description="The helm command used by the helm_* tools (a name looked up on PATH, or a path).",
+    )
+    helm_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        validation_alias=AliasChoices("K3S_HELM_TIMEOUT", "helm_timeout_seconds"),
+        description="Time limit of one helm command (install/upgrade also pass it to helm as --timeout).",
+    )
+    context_probe_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        validation_alias=AliasChoices("K3S_CONTEXT_PROBE_TIMEOUT", "context_probe_timeout_seconds"),
+        description="How long switch_context waits for the new context's API server to answer.",
+    )
+    auth_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("K3S_MCP_AUTH_TOKEN", "auth_token"),
+        description="Bearer token HTTP clients must send (Authorization: Bearer ...). Required to serve "
+        "HTTP on a non-loopback address; not used on stdio.",
+    )
+    confirm_tools: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_CONFIRM_TOOLS", "confirm_tools"),
+        description="Comma-separated tool names (shell-style wildcards allowed) whose calls need confirm=true; "
+        "'*' = every destructive tool.",
+    )
+    confirm_verbs: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_CONFIRM_VERBS", "confirm_verbs"),
+        description="Comma-separated verbs (the first word of a tool name: delete, uninstall, rollback, ...) "
+        "whose destructive calls need confirm=true.",
+    )
+    confirm_kinds: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_CONFIRM_KINDS", "confirm_kinds"),
+        description="Comma-separated kinds (Deployment, Secret, ScaledObject, HelmRelease, ...; wildcards "
+        "allowed) whose destructive calls need confirm=true.",
+    )
+    confirm_namespaces: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_CONFIRM_NAMESPACES", "confirm_namespaces"),
+        description="Comma-separated namespaces (wildcards allowed, e.g. 'kube-system,prod*') where "
+        "destructive calls need confirm=true.",
     )
 
     @property
