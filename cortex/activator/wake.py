@@ -20,8 +20,7 @@ class LayerWaking(RuntimeError):
 
     def __init__(self, layer: str, waited: float, retry_after: int) -> None:
         super().__init__(
-            f"the {layer} layer was scaled to zero and is still starting after {waited:.0f}s; "
-            f"retry in {retry_after}s"
+            f"the {layer} layer was scaled to zero and is still starting after {waited:.0f}s; retry in {retry_after}s"
         )
         self.layer = layer
         self.retry_after = retry_after

@@ -75,14 +75,10 @@ class ClassifierTier:
         try:
             confidence = float(data.get("confidence", 0.0))
         except (TypeError, ValueError) as exc:
-            raise ModelOutputError(
-                f"classifier confidence is not a number: {data.get('confidence')!r}"
-            ) from exc
+            raise ModelOutputError(f"classifier confidence is not a number: {data.get('confidence')!r}") from exc
         confidence = max(0.0, min(1.0, confidence))
         if tool == NONE_CHOICE:
-            return TierAnswer(
-                tool=None, confidence=confidence, refuse=True, reason="classifier: not an operation"
-            )
+            return TierAnswer(tool=None, confidence=confidence, refuse=True, reason="classifier: not an operation")
         spec = self.catalog.get(tool if isinstance(tool, str) else None)
         if spec is None:
             raise ModelOutputError(f"classifier named a tool that does not exist: {tool!r}")

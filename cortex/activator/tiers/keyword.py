@@ -9,9 +9,11 @@ from typing import Any
 
 import yaml
 
-from cortex.activator.arguments import KIND_WORDS, NAME, extract_arguments
+from cortex.activator.arguments import KIND_WORDS, NAME, extract_arguments, is_object_name
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import TierAnswer
+
+NAME_GROUPS = frozenset({"name", "pod_name"})
 
 
 class RuleFileError(ValueError):
@@ -79,6 +81,9 @@ class KeywordTier:
                 spec = self.catalog.get(rule.tool)
                 assert spec is not None
                 groups: dict[str, Any] = {k: v for k, v in match.groupdict().items() if v is not None}
+                # "logs from the crashed container" names no pod: let a later pattern or tier decide.
+                if any(k in NAME_GROUPS and not is_object_name(v) for k, v in groups.items()):
+                    continue
                 if "kind" in groups:
                     groups["kind"] = KIND_WORDS.get(groups["kind"].lower(), groups["kind"])
                 if "name" in groups:

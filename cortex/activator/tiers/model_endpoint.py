@@ -94,9 +94,7 @@ class ChatEndpoint:
         try:
             response = await self._client.post(url, json=body)
         except httpx.TimeoutException as exc:
-            raise ModelTimeout(
-                f"model server {self.base_url} did not answer in {self.timeout_seconds:g}s"
-            ) from exc
+            raise ModelTimeout(f"model server {self.base_url} did not answer in {self.timeout_seconds:g}s") from exc
         except httpx.HTTPError as exc:
             self._healthy_at = 0.0
             raise ModelUnavailable(f"model server {self.base_url} is unreachable: {exc}") from exc
@@ -110,9 +108,7 @@ class ChatEndpoint:
             payload = response.json()
             message = payload["choices"][0]["message"]
         except (ValueError, KeyError, IndexError, TypeError) as exc:
-            raise ModelOutputError(
-                f"model server sent an unexpected response: {response.text[:200]!r}"
-            ) from exc
+            raise ModelOutputError(f"model server sent an unexpected response: {response.text[:200]!r}") from exc
         if not isinstance(message, dict):
             raise ModelOutputError("model server sent a message that is not an object")
         return message

@@ -101,9 +101,7 @@ class SimilarityTier:
             return SimilarityResult(answer, vector, choice.point_id, hits=hits)
         spec = self.catalog.get(choice.route)
         if spec is None:
-            return SimilarityResult(
-                None, vector, reason=f"route {choice.route} is not in the catalog", hits=hits
-            )
+            return SimilarityResult(None, vector, reason=f"route {choice.route} is not in the catalog", hits=hits)
         answer = TierAnswer(
             tool=spec.name,
             arguments=extract_arguments(query, spec),
