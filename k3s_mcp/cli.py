@@ -42,9 +42,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if arguments.transport == "stdio":
         mcp.run(transport="stdio", show_banner=False)
     else:
-        mcp.run(
-            transport="http", show_banner=False, host=arguments.host, port=arguments.port, path=arguments.path
-        )
+        from k3s_mcp.http_auth import UnsafeBindError, http_token_verifier
+
+        try:
+            mcp.auth = http_token_verifier(settings, arguments.host)
+        except UnsafeBindError as error:
+            print(f"k3s-mcp-server: {error}", file=sys.stderr)
+            sys.exit(2)
+        mcp.run(transport="http", show_banner=False, host=arguments.host, port=arguments.port, path=arguments.path)
 
 
 if __name__ == "__main__":

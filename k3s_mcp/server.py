@@ -25,16 +25,19 @@ from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import Tool, ToolResult
 from mcp_types import CallToolRequestParams, ListToolsRequest
 
+from k3s_mcp.confirmation import ConfirmationMiddleware, ConfirmationPolicy
+from k3s_mcp.contexts import ContextMiddleware, ContextSessions
 from k3s_mcp.kube import KubeSession, Target, session_scope, translate_api_error
 from k3s_mcp.settings import Settings, load_settings
 from k3s_mcp.tools.cluster import cluster
+from k3s_mcp.tools.contexts import contexts
 from k3s_mcp.tools.deployments import deployments
 from k3s_mcp.tools.manifests import manifests
 from k3s_mcp.tools.pods import pods
 
 log = logging.getLogger(__name__)
 
-TOOL_SERVERS: list[FastMCP[Any]] = [pods, deployments, cluster, manifests]
+TOOL_SERVERS: list[FastMCP[Any]] = [pods, deployments, cluster, manifests, contexts]
 
 INSTRUCTIONS = """\
 Manage a K3s / Kubernetes cluster. Read tools (get_*) are safe; apply_manifest uses server-side apply \
@@ -50,9 +53,7 @@ def tool_refusal(tool: Tool, settings: Settings) -> str | None:
             "Only read tools are available."
         )
     if not settings.allow_destructive and "destructive" in tool.tags:
-        return (
-            f"Tool {tool.name!r} is disabled: destructive tools are turned off (K3S_ALLOW_DESTRUCTIVE=false)."
-        )
+        return f"Tool {tool.name!r} is disabled: destructive tools are turned off (K3S_ALLOW_DESTRUCTIVE=false)."
     return None
 
 
@@ -121,6 +122,7 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
     """A k3s-mcp app for `settings` (read from the environment when omitted)."""
     settings = settings or load_settings()
     session = KubeSession(settings)
+    context_sessions = ContextSessions(settings, session)
 
     @asynccontextmanager
     async def lifespan(_: FastMCP[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
@@ -128,6 +130,7 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
         try:
             yield {"kube": session}
         finally:
+            await context_sessions.close()
             await session.close()
 
     app: FastMCP[dict[str, Any]] = FastMCP(
@@ -138,6 +141,8 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
             ErrorShieldMiddleware(settings),
             KubeSessionMiddleware(session),
             ToolPolicyMiddleware(settings),
+            ContextMiddleware(context_sessions),
+            ConfirmationMiddleware(ConfirmationPolicy.from_settings(settings)),
         ],
         mask_error_details=False,
     )

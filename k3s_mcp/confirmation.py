@@ -1,0 +1,212 @@
+"""The confirmation policy: destructive calls matched by tool, verb, kind or namespace run only when confirmed.
+
+Works with every client: a held-back call answers "needs confirmation: call again with confirm=true" and
+executes nothing; the same call with ``confirm=true`` runs. A client that declares the MCP elicitation
+capability is asked instead, and the call runs when the person accepts.
+"""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastmcp.exceptions import ToolError
+from fastmcp.server.context import Context
+from fastmcp.server.elicitation import AcceptedElicitation
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import Tool, ToolResult
+from mcp_types import (
+    CallToolRequestParams,
+    ClientCapabilities,
+    ElicitationCapability,
+    ListToolsRequest,
+)
+
+from k3s_mcp.kube import current_session
+from k3s_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CONFIRM_ARGUMENT = "confirm"
+# A tool module may name the kind its destructive tools act on (meta={KIND_META: "ScaledObject"}).
+KIND_META = "k3s_kind"
+CONFIRM_PARAMETER_SCHEMA: dict[str, Any] = {
+    "type": "boolean",
+    "default": False,
+    "description": "Set true to confirm a destructive call the server's confirmation policy holds back "
+    "(the first call without it explains what would happen and runs nothing).",
+}
+
+
+def split_patterns(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _normalised(name: str) -> str:
+    """Kind names compared without case, underscores, dashes or a plural 's' ('scaled_objects' = 'ScaledObject')."""
+    flat = name.replace("_", "").replace("-", "").lower()
+    return flat[:-1] if flat.endswith("s") and len(flat) > 1 else flat
+
+
+def _matches(value: str, patterns: Sequence[str], *, kind: bool = False) -> str | None:
+    """The first pattern `value` matches (shell wildcards), or None."""
+    for pattern in patterns:
+        if kind:
+            if fnmatch.fnmatchcase(_normalised(value), _normalised(pattern)):
+                return pattern
+        elif fnmatch.fnmatchcase(value, pattern):
+            return pattern
+    return None
+
+
+@dataclass(frozen=True)
+class CallFacts:
+    """What the policy looks at in one call."""
+
+    tool: str
+    verb: str
+    kind: str | None
+    namespace: str | None
+    destructive: bool
+
+
+@dataclass(frozen=True)
+class ConfirmationPolicy:
+    """Patterns from K3S_CONFIRM_TOOLS / _VERBS / _KINDS / _NAMESPACES; a call matching any one is held back."""
+
+    tools: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConfirmationPolicy:
+        return cls(
+            tools=tuple(split_patterns(settings.confirm_tools)),
+            verbs=tuple(v.lower() for v in split_patterns(settings.confirm_verbs)),
+            kinds=tuple(split_patterns(settings.confirm_kinds)),
+            namespaces=tuple(split_patterns(settings.confirm_namespaces)),
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.tools or self.verbs or self.kinds or self.namespaces)
+
+    def covers(self, tool: Tool) -> bool:
+        """Whether calls of `tool` can be held back, so it gets the `confirm` parameter."""
+        if not self.active or "read" in tool.tags:
+            return False
+        return "destructive" in tool.tags or _matches(tool.name, self.tools) is not None
+
+    def reason(self, facts: CallFacts) -> str | None:
+        """Why this call needs confirmation, or None when it may run."""
+        named = _matches(facts.tool, self.tools)
+        if named is not None:
+            return f"tool {facts.tool!r} matches K3S_CONFIRM_TOOLS pattern {named!r}"
+        if not facts.destructive:
+            return None
+        if facts.verb in self.verbs:
+            return f"verb {facts.verb!r} is listed in K3S_CONFIRM_VERBS"
+        if facts.kind:
+            kind = _matches(facts.kind, self.kinds, kind=True)
+            if kind is not None:
+                return f"kind {facts.kind!r} matches K3S_CONFIRM_KINDS pattern {kind!r}"
+        if facts.namespace:
+            namespace = _matches(facts.namespace, self.namespaces)
+            if namespace is not None:
+                return f"namespace {facts.namespace!r} matches K3S_CONFIRM_NAMESPACES pattern {namespace!r}"
+        return None
+
+
+def call_facts(tool: Tool, arguments: dict[str, Any], default_namespace: str) -> CallFacts:
+    """The verb (first word of the tool name), kind and namespace of a call, as the policy sees them."""
+    verb, _, rest = tool.name.partition("_")
+    kind = arguments.get("kind")
+    if not isinstance(kind, str) or not kind:
+        meta_kind = (tool.meta or {}).get(KIND_META)
+        kind = meta_kind if isinstance(meta_kind, str) else rest or None
+    namespace = arguments.get("namespace")
+    if not isinstance(namespace, str) or not namespace:
+        namespace = default_namespace
+    return CallFacts(
+        tool=tool.name,
+        verb=verb.lower(),
+        kind=kind,
+        namespace=namespace,
+        destructive="destructive" in tool.tags,
+    )
+
+
+def with_confirm_parameter(tool: Tool) -> Tool:
+    """A copy of `tool` whose input schema also takes `confirm`."""
+    if CONFIRM_ARGUMENT in (tool.parameters.get("properties") or {}):
+        return tool
+    parameters = copy.deepcopy(tool.parameters)
+    parameters.setdefault("properties", {})[CONFIRM_ARGUMENT] = dict(CONFIRM_PARAMETER_SCHEMA)
+    return tool.model_copy(update={"parameters": parameters})
+
+
+def _describe_call(facts: CallFacts, arguments: dict[str, Any]) -> str:
+    shown = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+    return f"{facts.tool}({shown})"
+
+
+def _supports_elicitation(context: Context | None) -> bool:
+    if context is None:
+        return False
+    try:
+        return bool(context.session.check_client_capability(ClientCapabilities(elicitation=ElicitationCapability())))
+    except (RuntimeError, AttributeError, ValueError):
+        return False
+
+
+class ConfirmationMiddleware(Middleware):
+    """Holds back destructive calls the policy matches until `confirm=true` (or an accepted elicitation)."""
+
+    def __init__(self, policy: ConfirmationPolicy) -> None:
+        self.policy = policy
+
+    async def on_list_tools(
+        self,
+        context: MiddlewareContext[ListToolsRequest],
+        call_next: CallNext[ListToolsRequest, Sequence[Tool]],
+    ) -> Sequence[Tool]:
+        tools = await call_next(context)
+        return [with_confirm_parameter(tool) if self.policy.covers(tool) else tool for tool in tools]
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[CallToolRequestParams],
+        call_next: CallNext[CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        arguments = dict(context.message.arguments or {})
+        confirmed = arguments.pop(CONFIRM_ARGUMENT, False)
+        if not isinstance(confirmed, bool):
+            raise ToolError("The `confirm` argument must be true or false.")
+        message = context.message.model_copy(update={"arguments": arguments})
+        context = context.copy(message=message)
+        if confirmed or not self.policy.active or context.fastmcp_context is None:
+            return await call_next(context)
+        tool = await context.fastmcp_context.fastmcp.get_tool(message.name)
+        if tool is None or not self.policy.covers(tool):
+            return await call_next(context)
+        facts = call_facts(tool, arguments, current_session().settings.default_namespace)
+        reason = self.policy.reason(facts)
+        if reason is None:
+            return await call_next(context)
+        described = _describe_call(facts, arguments)
+        if _supports_elicitation(context.fastmcp_context):
+            answer = await context.fastmcp_context.elicit(
+                f"Run {described}? It needs confirmation because {reason}.", response_type=["run", "cancel"]
+            )
+            if isinstance(answer, AcceptedElicitation) and answer.data == "run":
+                return await call_next(context)
+            raise ToolError(f"Not run: {described} was not confirmed ({answer.action}). Nothing was changed.")
+        raise ToolError(
+            f"Needs confirmation: {described} was NOT run because {reason}. "
+            "Nothing was changed. To run it, call the same tool again with the same arguments and confirm=true."
+        )

@@ -1,0 +1,262 @@
+"""kubeconfig contexts: one cached session per context, the active one, and the `context` parameter of every tool.
+
+The :class:`ContextMiddleware` adds an optional ``context`` argument to every tool's input schema and runs
+each call with the session of that context (created once and cached), or with the active session when
+the argument is omitted. ``switch_context`` (``k3s_mcp.tools.contexts``) changes the active session only
+after the new context's API server has answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from fastmcp.exceptions import ToolError
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import Tool, ToolResult
+from kubernetes_asyncio.config import ConfigException
+from kubernetes_asyncio.config.kube_config import KubeConfigMerger
+from mcp_types import CallToolRequestParams, ListToolsRequest
+
+from k3s_mcp.kube import KubeSession, Target, session_scope
+from k3s_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CONTEXT_ARGUMENT = "context"
+# Tools that manage contexts themselves carry this meta flag and get no `context` argument.
+CONTEXT_FREE_META = "k3s_context_free"
+CONTEXT_PARAMETER_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"type": "string", "minLength": 1}, {"type": "null"}],
+    "default": None,
+    "description": "kubeconfig context to run this call against (see list_contexts); omitted = the active context.",
+}
+
+
+@dataclass(frozen=True)
+class KubeContext:
+    """One context of the kubeconfig: its cluster, user, namespace and the cluster's server URL."""
+
+    name: str
+    cluster: str
+    user: str
+    namespace: str | None
+    server: str | None
+
+
+@dataclass(frozen=True)
+class KubeconfigContexts:
+    """Every context the kubeconfig files define, and the file's current-context."""
+
+    contexts: list[KubeContext]
+    current: str | None
+
+    def names(self) -> list[str]:
+        return [context.name for context in self.contexts]
+
+
+def _plain_entries(entries: Any) -> list[dict[str, Any]]:
+    """List entries of a merged kubeconfig as plain dicts (the merger wraps each file's entries in ConfigNode)."""
+    plain = []
+    for entry in entries or []:
+        value = getattr(entry, "value", entry)
+        if isinstance(value, dict):
+            plain.append(value)
+    return plain
+
+
+def read_contexts(settings: Settings) -> KubeconfigContexts:
+    """Parse the kubeconfig files (merged as kubectl does) into their contexts."""
+    existing = [path for path in settings.kubeconfig_paths if path.is_file()]
+    if not existing:
+        shown = ":".join(str(path) for path in settings.kubeconfig_paths) or "(empty)"
+        raise ToolError(
+            f"No kubeconfig found at {shown}, so there are no contexts (in-cluster config has none). "
+            "Fix: set KUBECONFIG to a kubeconfig file."
+        )
+    label = ":".join(str(path) for path in existing)
+    try:
+        merger = KubeConfigMerger(label)
+        merged = merger.config.value if merger.config is not None else {}
+    except (ConfigException, yaml.YAMLError, OSError, KeyError, TypeError, ValueError) as error:
+        raise ToolError(f"The kubeconfig at {label} could not be read: {type(error).__name__}: {error}.") from error
+    servers = {
+        str(entry.get("name")): (entry.get("cluster") or {}).get("server")
+        for entry in _plain_entries(merged.get("clusters"))
+    }
+    contexts = []
+    for entry in _plain_entries(merged.get("contexts")):
+        if not isinstance(entry, dict) or not entry.get("name"):
+            continue
+        body = entry.get("context") or {}
+        cluster = str(body.get("cluster") or "")
+        contexts.append(
+            KubeContext(
+                name=str(entry["name"]),
+                cluster=cluster,
+                user=str(body.get("user") or ""),
+                namespace=body.get("namespace"),
+                server=servers.get(cluster),
+            )
+        )
+    current = merged.get("current-context") or None
+    return KubeconfigContexts(contexts=contexts, current=str(current) if current else None)
+
+
+class ContextSessions:
+    """The active session plus one cached session per context asked for by name."""
+
+    def __init__(self, settings: Settings, active: KubeSession) -> None:
+        self.settings = settings
+        self._active = active
+        self._original = active
+        # None means "whatever the kubeconfig's current-context is" until a switch names one.
+        self._active_name: str | None = settings.context
+        self._sessions: dict[str, KubeSession] = {}
+        self._lock = asyncio.Lock()
+
+    @property
+    def active(self) -> KubeSession:
+        return self._active
+
+    async def contexts(self) -> KubeconfigContexts:
+        return await asyncio.to_thread(read_contexts, self.settings)
+
+    async def active_name(self) -> str | None:
+        """Name of the active context (the kubeconfig's current-context unless a switch changed it)."""
+        if self._active_name is not None:
+            return self._active_name
+        try:
+            return (await self.contexts()).current
+        except ToolError:
+            return None
+
+    async def _known(self, name: str) -> KubeconfigContexts:
+        available = await self.contexts()
+        if name not in available.names():
+            listed = ", ".join(available.names()) or "(none)"
+            raise ToolError(
+                f"Unknown context {name!r}: the kubeconfig defines {listed}. "
+                "Fix: pick one of those (list_contexts shows them)."
+            )
+        return available
+
+    async def session_for(self, name: str | None) -> KubeSession:
+        """The session for context `name` (created once), or the active one when `name` is None."""
+        if name is None or name == await self.active_name():
+            return self._active
+        if name in self._sessions:
+            return self._sessions[name]
+        await self._known(name)
+        async with self._lock:
+            if name not in self._sessions:
+                self._sessions[name] = KubeSession(self.settings.model_copy(update={"context": name}))
+        return self._sessions[name]
+
+    async def probe(self, session: KubeSession, name: str) -> str:
+        """Ask the context's API server for its version; raises a ToolError naming the context when it fails."""
+        target = Target(kind=f"the API server of context {name!r}", action="reach")
+        try:
+            async with asyncio.timeout(self.settings.context_probe_timeout_seconds):
+                version = await session.request("GET", "/version", target=target)
+        except TimeoutError as error:
+            raise ToolError(
+                f"The API server of context {name!r} ({session.server or 'unknown address'}) did not answer "
+                f"within {self.settings.context_probe_timeout_seconds:g}s."
+            ) from error
+        return str(version.get("gitVersion") or "unknown version")
+
+    async def switch(self, name: str) -> tuple[KubeSession, str, str | None]:
+        """Make `name` the active context once its cluster answers; returns (session, version, previous)."""
+        previous = await self.active_name()
+        await self._known(name)
+        session = await self.session_for(name)
+        try:
+            version = await self.probe(session, name)
+        except ToolError as error:
+            kept = previous or "the kubeconfig's current context"
+            raise ToolError(f"Not switched: {error} The active context stays {kept!r}.") from None
+        async with self._lock:
+            if session is not self._active:
+                if previous is not None:
+                    self._sessions.setdefault(previous, self._active)
+                self._sessions.pop(name, None)
+                self._active = session
+            self._active_name = name
+        return session, version, previous
+
+    async def close(self) -> None:
+        """Close every session this registry created; the first active one belongs to the app's lifespan."""
+        created = {id(s): s for s in [*self._sessions.values(), self._active] if s is not self._original}
+        for session in created.values():
+            await session.close()
+        self._sessions.clear()
+
+
+_current_contexts: ContextVar[ContextSessions | None] = ContextVar("k3s_mcp_contexts", default=None)
+
+
+def current_contexts() -> ContextSessions:
+    """The context registry of the app serving this request (set by :class:`ContextMiddleware`)."""
+    registry = _current_contexts.get()
+    if registry is None:
+        raise ToolError("No context registry is active: the tool must be called through the k3s-mcp server.")
+    return registry
+
+
+@asynccontextmanager
+async def contexts_scope(registry: ContextSessions) -> AsyncIterator[ContextSessions]:
+    token = _current_contexts.set(registry)
+    try:
+        yield registry
+    finally:
+        _current_contexts.reset(token)
+
+
+def with_context_parameter(tool: Tool) -> Tool:
+    """A copy of `tool` whose input schema also takes the optional `context` argument."""
+    if tool.meta and tool.meta.get(CONTEXT_FREE_META):
+        return tool
+    properties = tool.parameters.get("properties") or {}
+    if CONTEXT_ARGUMENT in properties:
+        return tool
+    parameters = copy.deepcopy(tool.parameters)
+    parameters.setdefault("properties", {})[CONTEXT_ARGUMENT] = dict(CONTEXT_PARAMETER_SCHEMA)
+    return tool.model_copy(update={"parameters": parameters})
+
+
+class ContextMiddleware(Middleware):
+    """Adds `context` to every tool and runs each call with that context's session (or the active one)."""
+
+    def __init__(self, registry: ContextSessions) -> None:
+        self.registry = registry
+
+    async def on_list_tools(
+        self,
+        context: MiddlewareContext[ListToolsRequest],
+        call_next: CallNext[ListToolsRequest, Sequence[Tool]],
+    ) -> Sequence[Tool]:
+        return [with_context_parameter(tool) for tool in await call_next(context)]
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[CallToolRequestParams],
+        call_next: CallNext[CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        arguments = dict(context.message.arguments or {})
+        requested = arguments.pop(CONTEXT_ARGUMENT, None)
+        if requested is not None and not isinstance(requested, str):
+            raise ToolError("The `context` argument must be a context name (a string); see list_contexts.")
+        requested = requested.strip() or None if isinstance(requested, str) else None
+        async with contexts_scope(self.registry):
+            session = await self.registry.session_for(requested)
+            message = context.message.model_copy(update={"arguments": arguments})
+            async with session_scope(session):
+                return await call_next(context.copy(message=message))

@@ -1,0 +1,56 @@
+"""Bearer-token protection of the HTTP transport, and the rule that a non-loopback bind needs a token."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from fastmcp.server.auth import AccessToken, TokenVerifier
+
+from k3s_mcp.settings import Settings
+
+TOKEN_CLIENT_ID = "k3s-mcp-token"
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+class UnsafeBindError(RuntimeError):
+    """HTTP was asked to listen beyond this machine with no token configured."""
+
+
+class SharedTokenVerifier(TokenVerifier):
+    """Accepts exactly one shared bearer token (K3S_MCP_AUTH_TOKEN), compared in constant time."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token.encode()
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        if not hmac.compare_digest(token.encode(), self._token):
+            return None
+        return AccessToken(token=token, client_id=TOKEN_CLIENT_ID, scopes=[])
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
+    name = host.strip().strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        # A host name could resolve to anything: treat it as reachable from outside.
+        return False
+
+
+def http_token_verifier(settings: Settings, host: str) -> SharedTokenVerifier | None:
+    """The verifier for serving HTTP on `host`; refuses a non-loopback host when no token is set."""
+    token = settings.auth_token.get_secret_value() if settings.auth_token else ""
+    if token.strip():
+        return SharedTokenVerifier(token.strip())
+    if not is_loopback(host):
+        raise UnsafeBindError(
+            f"Refusing to serve HTTP on {host!r} without a token: anyone who can reach that address could "
+            "manage the cluster. Set K3S_MCP_AUTH_TOKEN to a long random secret (clients send it as "
+            "'Authorization: Bearer <token>'), or bind to 127.0.0.1."
+        )
+    return None
