@@ -70,9 +70,7 @@ class ResourceInfo:
         """`deployments.apps` style name used in messages and RBAC rules."""
         return f"{self.resource}.{self.group}" if self.group else self.resource
 
-    def path(
-        self, namespace: str | None = None, name: str | None = None, subresource: str | None = None
-    ) -> str:
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
         """REST path of the collection, or of one object when `name` is given."""
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace:
@@ -166,9 +164,7 @@ def translate_api_error(
                     f"Fix: bind a Role/ClusterRole granting '{verb}' on '{qualified}' to this identity, "
                     "or use a kubeconfig with more rights."
                 )
-            return ToolError(
-                f"Forbidden to {target.action} {what}: {message}. Fix: grant the RBAC permission."
-            )
+            return ToolError(f"Forbidden to {target.action} {what}: {message}. Fix: grant the RBAC permission.")
         if status == 401:
             return ToolError(
                 f"Unauthorized: the API server rejected the credentials{where} ({message}). "
@@ -188,9 +184,7 @@ def translate_api_error(
         if status == 405:
             return ToolError(f"The API server does not allow '{target.action}' on {what}: {message}.")
         if status in (408, 429, 500, 502, 503, 504):
-            return ToolError(
-                f"The API server failed to {target.action} {what} (HTTP {status}): {message}. Retry."
-            )
+            return ToolError(f"The API server failed to {target.action} {what} (HTTP {status}): {message}. Retry.")
         return ToolError(f"Failed to {target.action} {what} (HTTP {status}): {message}.")
     if isinstance(error, aiohttp.WSServerHandshakeError):
         fake = ApiException(status=error.status, reason=error.message)
@@ -212,9 +206,7 @@ def translate_api_error(
             f"({type(error).__name__}: {error}) while trying to {target.action} {what}."
         )
     if isinstance(error, ConfigException):
-        return KubeconfigError(
-            f"kubeconfig problem{where}: {error}. Fix: point KUBECONFIG at a valid kubeconfig."
-        )
+        return KubeconfigError(f"kubeconfig problem{where}: {error}. Fix: point KUBECONFIG at a valid kubeconfig.")
     return ToolError(f"Failed to {target.action} {what}: {type(error).__name__}: {error}")
 
 
@@ -373,9 +365,7 @@ class KubeSession:
         )
         return _decode_object(raw)
 
-    async def request_text(
-        self, path: str, *, target: Target, query: list[tuple[str, str]] | None = None
-    ) -> str:
+    async def request_text(self, path: str, *, target: Target, query: list[tuple[str, str]] | None = None) -> str:
         """GET a plain-text endpoint (pod logs)."""
         raw = await self._send("GET", path, target=target, query=query, accept="*/*")
         return (raw or b"").decode("utf-8", "replace")
@@ -421,10 +411,7 @@ class KubeSession:
             for group in document.get("groups") or []:
                 versions += [(group["name"], v["version"]) for v in group.get("versions") or []]
         lists = await asyncio.gather(
-            *(
-                self.request("GET", f"/api/{v}" if not g else f"/apis/{g}/{v}", target=target)
-                for g, v in versions
-            )
+            *(self.request("GET", f"/api/{v}" if not g else f"/apis/{g}/{v}", target=target) for g, v in versions)
         )
         items: dict[str, dict[str, Any]] = {}
         for (group, version), listing in zip(versions, lists, strict=True):
@@ -471,13 +458,9 @@ class KubeSession:
 
     async def get(self, info: ResourceInfo, name: str, namespace: str | None) -> dict[str, Any]:
         ns = namespace if info.namespaced else None
-        return await self.request(
-            "GET", info.path(ns, name), target=Target(info.kind, name, ns, action="get")
-        )
+        return await self.request("GET", info.path(ns, name), target=Target(info.kind, name, ns, action="get"))
 
-    async def get_optional(
-        self, info: ResourceInfo, name: str, namespace: str | None
-    ) -> dict[str, Any] | None:
+    async def get_optional(self, info: ResourceInfo, name: str, namespace: str | None) -> dict[str, Any] | None:
         """The object, or None when it does not exist (other failures still raise)."""
         ns = namespace if info.namespaced else None
         raw = await self._send(
@@ -601,9 +584,7 @@ class KubeSession:
                     async for message in socket:
                         if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
                             break
-                        data: bytes = (
-                            message.data if isinstance(message.data, bytes) else message.data.encode()
-                        )
+                        data: bytes = message.data if isinstance(message.data, bytes) else message.data.encode()
                         if len(data) < 2:
                             continue
                         channel, payload = data[0], data[1:]
@@ -648,6 +629,11 @@ class ExecResult:
             if cause.get("reason") == "ExitCode":
                 with suppress(ValueError):
                     self.exit_code = int(cause.get("message", ""))
+        if self.exit_code is None and self.failure:
+            # Some runtimes (KWOK, older CRI shims) put the code only in the message text.
+            found = re.search(r"exit (?:status|code)\D{0,3}(\d+)", self.failure)
+            if found:
+                self.exit_code = int(found.group(1))
 
 
 def _decode_object(raw: bytes | None) -> dict[str, Any]:
@@ -707,9 +693,7 @@ def current_session() -> KubeSession:
     """The session of the app serving this request (set by the root server's middleware)."""
     session = _current_session.get()
     if session is None:
-        raise ToolError(
-            "No Kubernetes session is active: the tool must be called through the k3s-mcp server."
-        )
+        raise ToolError("No Kubernetes session is active: the tool must be called through the k3s-mcp server.")
     return session
 
 

@@ -35,9 +35,7 @@ class ClusterInfo(BaseModel):
     server: str | None
     version: str
     platform: str | None
-    distribution: str = Field(
-        description="'k3s' when detected from the version or node labels, else 'kubernetes'."
-    )
+    distribution: str = Field(description="'k3s' when detected from the version or node labels, else 'kubernetes'.")
     k3s_evidence: list[str] = Field(description="Why the distribution was judged K3s (empty otherwise).")
     nodes: int
     ready_nodes: int
@@ -91,9 +89,7 @@ async def _ready_endpoints(session: KubeSession, namespace: str | None) -> Count
 
 @cluster.tool(title="List services", tags=READ_TAGS, annotations=READ_ONLY)
 async def get_services(
-    namespace: Annotated[
-        str | None, Field(description="Namespace to list; omitted = all namespaces.")
-    ] = None,
+    namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
     limit: Limit = None,
     continue_token: ContinueToken = None,
 ) -> RowPage[ServiceRow]:
@@ -111,11 +107,7 @@ async def get_services(
 
     def to_row(service: dict[str, Any]) -> ServiceRow:
         metadata = service.get("metadata") or {}
-        count = (
-            None
-            if endpoints is None
-            else endpoints.get(f"{metadata.get('namespace')}/{metadata.get('name')}", 0)
-        )
+        count = None if endpoints is None else endpoints.get(f"{metadata.get('namespace')}/{metadata.get('name')}", 0)
         return service_row(service, count)
 
     return page(listing, to_row, limit=size)
@@ -147,9 +139,7 @@ async def get_cluster_info() -> ClusterInfo:
         metadata = node.get("metadata") or {}
         labels = metadata.get("labels") or {}
         name = metadata.get("name")
-        if labels.get("node.kubernetes.io/instance-type") == "k3s" or any(
-            k.startswith("k3s.io/") for k in labels
-        ):
+        if labels.get("node.kubernetes.io/instance-type") == "k3s" or any(k.startswith("k3s.io/") for k in labels):
             evidence.append(f"node {name} has K3s labels")
         if "k3s" in str(((node.get("status") or {}).get("nodeInfo") or {}).get("kubeletVersion", "")):
             evidence.append(f"node {name} runs a K3s kubelet")

@@ -51,12 +51,8 @@ class ScaleResult(BaseModel):
 
 @deployments.tool(title="List deployments", tags=READ_TAGS, annotations=READ_ONLY)
 async def get_deployments(
-    namespace: Annotated[
-        str | None, Field(description="Namespace to list; omitted = all namespaces.")
-    ] = None,
-    limit: Annotated[
-        int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")
-    ] = None,
+    namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
+    limit: Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")] = None,
     continue_token: Annotated[str | None, Field(description="continue_token of a previous page.")] = None,
 ) -> RowPage[DeploymentRow]:
     """List deployments as rows (name, namespace, ready, up-to-date, available, age, images, selector).

@@ -93,9 +93,7 @@ def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-async def _resolve_for_apply(
-    session: KubeSession, document: dict[str, Any], crds_applied: bool
-) -> ResourceInfo:
+async def _resolve_for_apply(session: KubeSession, document: dict[str, Any], crds_applied: bool) -> ResourceInfo:
     """Resolve a document's kind; when this batch created CRDs, give them a few seconds to be served."""
     attempts = 20 if crds_applied else 1
     for attempt in range(attempts):
@@ -110,19 +108,13 @@ async def _resolve_for_apply(
 
 @manifests.tool(title="Apply a YAML manifest", tags=WRITE_TAGS, annotations=WRITE)
 async def apply_manifest(
-    manifest_yaml: Annotated[
-        str, Field(min_length=1, description="One or more YAML documents separated by '---'.")
-    ],
+    manifest_yaml: Annotated[str, Field(min_length=1, description="One or more YAML documents separated by '---'.")],
     ctx: Context,
     namespace: Annotated[
         str | None,
-        Field(
-            description="Namespace for namespaced objects that name none; omitted = K3S_DEFAULT_NAMESPACE."
-        ),
+        Field(description="Namespace for namespaced objects that name none; omitted = K3S_DEFAULT_NAMESPACE."),
     ] = None,
-    dry_run: Annotated[
-        bool, Field(description="Validate on the server and report, changing nothing.")
-    ] = False,
+    dry_run: Annotated[bool, Field(description="Validate on the server and report, changing nothing.")] = False,
     force_conflicts: Annotated[
         bool, Field(description="Take ownership of fields another manager set (server-side apply force).")
     ] = False,
@@ -166,9 +158,9 @@ async def apply_manifest(
             elif dry_run:
                 outcome.result = "unchanged" if _comparable(before) == _comparable(after) else "configured"
             else:
-                same = (before.get("metadata") or {}).get("resourceVersion") == (
-                    after.get("metadata") or {}
-                ).get("resourceVersion")
+                same = (before.get("metadata") or {}).get("resourceVersion") == (after.get("metadata") or {}).get(
+                    "resourceVersion"
+                )
                 outcome.result = "unchanged" if same else "configured"
             if kind == "CustomResourceDefinition" and not dry_run:
                 crds_applied = True
@@ -180,18 +172,13 @@ async def apply_manifest(
     counts: dict[str, int] = {}
     for item in results:
         counts[item.result] = counts.get(item.result, 0) + 1
-    summary = ", ".join(f"{n} {r}" for r, n in counts.items()) + (
-        " (dry run: nothing changed)" if dry_run else ""
-    )
+    summary = ", ".join(f"{n} {r}" for r, n in counts.items()) + (" (dry run: nothing changed)" if dry_run else "")
     failed = [item for item in results if item.result == "failed"]
     if failed:
         lines = [
-            f"{item.kind}/{item.name}: {item.result}" + (f" - {item.error}" if item.error else "")
-            for item in results
+            f"{item.kind}/{item.name}: {item.result}" + (f" - {item.error}" if item.error else "") for item in results
         ]
-        raise ToolError(
-            f"{len(failed)} of {len(results)} objects failed to apply ({summary}):\n" + "\n".join(lines)
-        )
+        raise ToolError(f"{len(failed)} of {len(results)} objects failed to apply ({summary}):\n" + "\n".join(lines))
     return ApplyResult(dry_run=dry_run, objects=results, summary=summary)
 
 
@@ -210,9 +197,7 @@ async def delete_resource(
         str | None,
         Field(description="Namespace (ignored for cluster-scoped kinds); omitted = default namespace."),
     ] = None,
-    dry_run: Annotated[
-        bool, Field(description="Check that the delete would succeed, deleting nothing.")
-    ] = False,
+    dry_run: Annotated[bool, Field(description="Check that the delete would succeed, deleting nothing.")] = False,
 ) -> DeleteResult:
     """Delete one object of any kind (custom resources included); dependents are removed in the background."""
     session = current_session()

@@ -24,12 +24,8 @@ Namespace = Annotated[
     str | None,
     Field(description="Namespace; omitted = the server's default namespace (K3S_DEFAULT_NAMESPACE)."),
 ]
-Limit = Annotated[
-    int | None, Field(ge=1, le=5000, description="Most rows to return (default K3S_LIST_LIMIT, 100).")
-]
-ContinueToken = Annotated[
-    str | None, Field(description="The continue_token of a previous page, to get the next one.")
-]
+Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default K3S_LIST_LIMIT, 100).")]
+ContinueToken = Annotated[str | None, Field(description="The continue_token of a previous page, to get the next one.")]
 
 
 class LogsResult(BaseModel):
@@ -66,9 +62,7 @@ class ExecOutput(BaseModel):
 
 @pods.tool(title="List pods", tags=READ_TAGS, annotations=READ_ONLY)
 async def get_pods(
-    namespace: Annotated[
-        str | None, Field(description="Namespace to list; omitted = all namespaces.")
-    ] = None,
+    namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
     labels: Annotated[str | None, Field(description="Label selector, e.g. 'app=web,tier!=db'.")] = None,
     limit: Limit = None,
     continue_token: ContinueToken = None,
@@ -81,9 +75,7 @@ async def get_pods(
     session = current_session()
     info = await session.resolve("pods")
     size = limit or session.settings.list_limit
-    listing = await session.list_page(
-        info, namespace, label_selector=labels, limit=size, continue_token=continue_token
-    )
+    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
     return page(listing, pod_row, limit=size)
 
 
@@ -91,18 +83,12 @@ async def get_pods(
 async def get_logs(
     pod_name: Annotated[str, Field(min_length=1, description="Name of the pod.")],
     namespace: Namespace = None,
-    container: Annotated[
-        str | None, Field(description="Container name; needed only when the pod has several.")
-    ] = None,
+    container: Annotated[str | None, Field(description="Container name; needed only when the pod has several.")] = None,
     tail_lines: Annotated[
         int | None, Field(ge=1, le=10000, description="Lines from the end (default K3S_LOG_TAIL_LINES, 100).")
     ] = None,
-    previous: Annotated[
-        bool, Field(description="Logs of the previous, crashed instance of the container.")
-    ] = False,
-    since_seconds: Annotated[
-        int | None, Field(ge=1, description="Only lines newer than this many seconds.")
-    ] = None,
+    previous: Annotated[bool, Field(description="Logs of the previous, crashed instance of the container.")] = False,
+    since_seconds: Annotated[int | None, Field(ge=1, description="Only lines newer than this many seconds.")] = None,
 ) -> LogsResult:
     """Return the last lines of a pod's container log (bounded in lines and bytes).
 
@@ -175,9 +161,7 @@ async def execute_command(
         ),
     ],
     namespace: Namespace = None,
-    container: Annotated[
-        str | None, Field(description="Container name; needed only when the pod has several.")
-    ] = None,
+    container: Annotated[str | None, Field(description="Container name; needed only when the pod has several.")] = None,
 ) -> ExecOutput:
     """Run a command in a pod's container (like kubectl exec) and return stdout, stderr and exit code.
 

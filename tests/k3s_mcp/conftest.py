@@ -97,8 +97,6 @@ async def wait_until(check: Callable[[], Any], within: float = 60, what: str = "
 
 
 def running_pods(cluster_api: ClusterAPI, namespace: str, selector: str) -> list[dict[str, Any]]:
-    status, answer = cluster_api.request(
-        "GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}"
-    )
+    status, answer = cluster_api.request("GET", f"/api/v1/namespaces/{namespace}/pods?labelSelector={selector}")
     assert status == 200, answer
     return [p for p in answer["items"] if (p.get("status") or {}).get("phase") == "Running"]

@@ -41,9 +41,7 @@ async def test_get_services_counts_ready_endpoints(
             "spec": {"selector": {"app": "backend"}, "ports": [{"port": 80, "targetPort": 8080}]},
         },
     )
-    await wait_until(
-        lambda: len(running_pods(cluster_api, namespace, "app=backend")) == 2, what="backend pods"
-    )
+    await wait_until(lambda: len(running_pods(cluster_api, namespace, "app=backend")) == 2, what="backend pods")
 
     async def two_endpoints() -> dict[str, Any] | None:
         result = await call(mcp_client, "get_services", {"namespace": namespace})

@@ -58,16 +58,12 @@ async def test_scale_deployment_waits_for_the_controller(
     _, live = cluster_api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/elastic")
     assert live["status"]["readyReplicas"] == 3
 
-    down = await call(
-        mcp_client, "scale_deployment", {"name": "elastic", "namespace": namespace, "replicas": 1}
-    )
+    down = await call(mcp_client, "scale_deployment", {"name": "elastic", "namespace": namespace, "replicas": 1})
     assert down["settled"] is True and down["previous_replicas"] == 3
     _, live = cluster_api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/elastic")
     assert live["spec"]["replicas"] == 1
 
 
 async def test_scale_deployment_rejects_negative_replicas(mcp_client: Client[Any], namespace: str) -> None:
-    message = await call_error(
-        mcp_client, "scale_deployment", {"name": "x", "namespace": namespace, "replicas": -1}
-    )
+    message = await call_error(mcp_client, "scale_deployment", {"name": "x", "namespace": namespace, "replicas": -1})
     assert "replicas" in message

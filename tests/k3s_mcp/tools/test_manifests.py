@@ -48,9 +48,7 @@ async def test_apply_two_documents_then_unchanged_then_configured(
     assert results(first) == [("ConfigMap", "created"), ("Deployment", "created")]
     status, live = cluster_api.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/settings")
     assert status == 200 and live["data"] == {"colour": "blue"}
-    assert any(
-        m["manager"] == "k3s-mcp" and m["operation"] == "Apply" for m in live["metadata"]["managedFields"]
-    )
+    assert any(m["manager"] == "k3s-mcp" and m["operation"] == "Apply" for m in live["metadata"]["managedFields"])
 
     again = await call(mcp_client, "apply_manifest", {"manifest_yaml": manifest, "namespace": namespace})
     assert results(again) == [("ConfigMap", "unchanged"), ("Deployment", "unchanged")]
@@ -65,13 +63,9 @@ async def test_apply_two_documents_then_unchanged_then_configured(
     assert live["data"] == {"colour": "red"}
 
 
-async def test_dry_run_changes_nothing(
-    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
-) -> None:
+async def test_dry_run_changes_nothing(mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str) -> None:
     manifest = TWO_DOCUMENTS.format(colour="green")
-    dry = await call(
-        mcp_client, "apply_manifest", {"manifest_yaml": manifest, "namespace": namespace, "dry_run": True}
-    )
+    dry = await call(mcp_client, "apply_manifest", {"manifest_yaml": manifest, "namespace": namespace, "dry_run": True})
     assert dry["dry_run"] is True and results(dry) == [("ConfigMap", "created"), ("Deployment", "created")]
     status, _ = cluster_api.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/settings")
     assert status == 404
@@ -98,9 +92,7 @@ async def test_dry_run_changes_nothing(
 
 async def test_malformed_yaml_names_line_and_column(mcp_client: Client[Any], namespace: str) -> None:
     broken = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n data: [unclosed\n"
-    message = await call_error(
-        mcp_client, "apply_manifest", {"manifest_yaml": broken, "namespace": namespace}
-    )
+    message = await call_error(mcp_client, "apply_manifest", {"manifest_yaml": broken, "namespace": namespace})
     assert "Invalid YAML at line 5, column 2" in message and "Nothing was applied" in message
 
 
@@ -108,12 +100,9 @@ async def test_invalid_documents_are_refused_before_anything_is_applied(
     mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
 ) -> None:
     manifest = (
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n"
-        "kind: ConfigMap\nmetadata: {name: second}\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\nkind: ConfigMap\nmetadata: {name: second}\n"
     )
-    message = await call_error(
-        mcp_client, "apply_manifest", {"manifest_yaml": manifest, "namespace": namespace}
-    )
+    message = await call_error(mcp_client, "apply_manifest", {"manifest_yaml": manifest, "namespace": namespace})
     assert "Document 2 lacks apiVersion" in message
     status, _ = cluster_api.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/first")
     assert status == 404
@@ -127,9 +116,7 @@ async def test_unknown_kind_and_server_validation_are_reported_per_object(
         "apiVersion: example.com/v1\nkind: Gizmo\nmetadata: {name: g}\n---\n"
         "apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {ports: [{port: 99999}]}\n"
     )
-    message = await call_error(
-        mcp_client, "apply_manifest", {"manifest_yaml": manifest, "namespace": namespace}
-    )
+    message = await call_error(mcp_client, "apply_manifest", {"manifest_yaml": manifest, "namespace": namespace})
     assert "2 of 3 objects failed" in message
     assert "ConfigMap/fine: created" in message
     assert "Unknown kind 'Gizmo'" in message
@@ -185,9 +172,7 @@ spec:
         )
         assert "not found" in again and namespace in again
     finally:
-        cluster_api.request(
-            "DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{plural}.{group}"
-        )
+        cluster_api.request("DELETE", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{plural}.{group}")
 
 
 async def test_delete_unknown_kind_is_a_clear_error(mcp_client: Client[Any], namespace: str) -> None:
