@@ -267,3 +267,41 @@ def test_wrong_value_type_fails_install_and_creates_nothing(
     releases = helm_on_cluster(helm, kubeconfig, namespace, "list", "--all", "-q")
     assert releases.stdout.strip() == ""
     assert kubectl.json("get", "deployments,secrets,services", "-n", namespace)["items"] == []
+
+
+def test_ha_values_spread_replicas_across_nodes(
+    helm: Helm, charts: dict[str, Path], kubeconfig: str, namespace: str, kubectl: Kubectl, released: list[str]
+) -> None:
+    released.append("ha")
+    install = helm_on_cluster(
+        helm,
+        kubeconfig,
+        namespace,
+        "install",
+        "ha",
+        str(charts["cortex"]),
+        "--values",
+        str(charts["cortex"] / "values-ha-7-nodes.yaml"),
+        # The spreading is under test here, not storage: Qdrant keeps its data in an emptyDir.
+        "--set",
+        "qdrant.persistence.enabled=false",
+    )
+    assert install.returncode == 0, install.stderr
+
+    def nodes_of(component: str) -> list[str]:
+        selector = f"app.kubernetes.io/instance=ha,app.kubernetes.io/component={component}"
+        return [p["spec"]["nodeName"] for p in running_pods(kubectl, namespace, selector)]
+
+    # Three activators with required anti-affinity need three distinct nodes; the test cluster has three.
+    wait_until("three activators to run", lambda: len(nodes_of("cortex-activator")) == 3)
+    assert len(set(nodes_of("cortex-activator"))) == 3
+    wait_until("two MCP servers to run", lambda: len(nodes_of("mcp-server")) == 2)
+    assert len(set(nodes_of("mcp-server"))) == 2
+    budget = kubectl.json("get", "pdb", "ha-cortex-activator", "-n", namespace)
+    assert budget["spec"]["minAvailable"] == 2
+    wait_until(
+        "the activator budget to allow one disruption",
+        lambda: (
+            kubectl.json("get", "pdb", "ha-cortex-activator", "-n", namespace)["status"].get("disruptionsAllowed") == 1
+        ),
+    )
