@@ -32,12 +32,13 @@ from k3s_mcp.settings import Settings, load_settings
 from k3s_mcp.tools.cluster import cluster
 from k3s_mcp.tools.contexts import contexts
 from k3s_mcp.tools.deployments import deployments
+from k3s_mcp.tools.keda import keda
 from k3s_mcp.tools.manifests import manifests
 from k3s_mcp.tools.pods import pods
 
 log = logging.getLogger(__name__)
 
-TOOL_SERVERS: list[FastMCP[Any]] = [pods, deployments, cluster, manifests, contexts]
+TOOL_SERVERS: list[FastMCP[Any]] = [pods, deployments, cluster, manifests, contexts, keda]
 
 INSTRUCTIONS = """\
 Manage a K3s / Kubernetes cluster. Read tools (get_*) are safe; apply_manifest uses server-side apply \

@@ -1,0 +1,474 @@
+"""KEDA tools: ScaledObjects and ScaledJobs (list, get, create/update, delete, pause/resume) and the HPA KEDA made."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastmcp import FastMCP
+from fastmcp.exceptions import ToolError
+from pydantic import BaseModel, Field
+
+from k3s_mcp.kube import FIELD_MANAGER, KubeSession, ResourceInfo, Target, current_session
+from k3s_mcp.render import RowPage, age, page, trim
+from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+
+keda: FastMCP = FastMCP("keda")
+
+PAUSED = "autoscaling.keda.sh/paused"
+PAUSED_REPLICAS = "autoscaling.keda.sh/paused-replicas"
+KEDA_GROUP = "keda.sh"
+
+ScalerKind = Annotated[
+    Literal["ScaledObject", "ScaledJob"],
+    Field(description="ScaledObject (scales a Deployment/StatefulSet) or ScaledJob (runs Jobs per event)."),
+]
+Name = Annotated[str, Field(min_length=1, max_length=253, description="Name of the ScaledObject/ScaledJob.")]
+Namespace = Annotated[
+    str | None,
+    Field(description="Namespace; omitted = the server's default namespace (K3S_DEFAULT_NAMESPACE)."),
+]
+DryRun = Annotated[bool, Field(description="Validate on the server and report, changing nothing.")]
+
+
+class Trigger(BaseModel):
+    """One KEDA trigger (scaler), e.g. {'type': 'cron', 'metadata': {'timezone': 'UTC', ...}}."""
+
+    type: str = Field(min_length=1, description="Scaler type: cpu, memory, cron, prometheus, kafka, ...")
+    metadata: dict[str, str] = Field(default_factory=dict, description="The scaler's settings (string values).")
+    name: str | None = Field(default=None, description="Optional trigger name.")
+    metric_type: Literal["AverageValue", "Value", "Utilization"] | None = Field(
+        default=None, description="How the metric is compared (cpu/memory use Utilization)."
+    )
+    authentication_ref: str | None = Field(default=None, description="Name of a TriggerAuthentication.")
+
+    def manifest(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "metadata": dict(self.metadata)}
+        if self.name:
+            body["name"] = self.name
+        if self.metric_type:
+            body["metricType"] = self.metric_type
+        if self.authentication_ref:
+            body["authenticationRef"] = {"name": self.authentication_ref}
+        return body
+
+
+class ScalerRow(BaseModel):
+    """One ScaledObject or ScaledJob, with the columns `kubectl get scaledobject` shows."""
+
+    kind: str
+    name: str
+    namespace: str
+    target: str = Field(description="Kind/name scaled (ScaledObject) or the Job's first image (ScaledJob).")
+    min: int | None
+    max: int | None
+    triggers: list[str] = Field(description="Trigger types.")
+    ready: str = Field(description="Status of the Ready condition: True, False or Unknown (no operator yet).")
+    active: str = Field(description="Status of the Active condition.")
+    paused: str | None = Field(description="'true', or the paused-replicas count, when paused.")
+    age: str
+
+
+class ScalerDetail(BaseModel):
+    row: ScalerRow
+    object: dict[str, Any] = Field(description="The object without managedFields.")
+
+
+class ScalerChange(BaseModel):
+    kind: str
+    name: str
+    namespace: str
+    action: str = Field(description="created, updated, deleted, paused, resumed (with '(dry run)' when so).")
+    row: ScalerRow | None
+    message: str
+
+
+class KedaHpa(BaseModel):
+    """The HorizontalPodAutoscaler KEDA keeps for a ScaledObject, when the KEDA operator has made one."""
+
+    scaled_object: str
+    namespace: str
+    hpa_name: str
+    exists: bool
+    message: str
+    min_replicas: int | None = None
+    max_replicas: int | None = None
+    current_replicas: int | None = None
+    desired_replicas: int | None = None
+    metrics: list[dict[str, Any]] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list, description="type=status (reason) of each condition.")
+
+
+def _condition(obj: dict[str, Any], kind: str) -> str:
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return str(condition.get("status") or "Unknown")
+    return "Unknown"
+
+
+def _paused(meta: dict[str, Any]) -> str | None:
+    annotations = meta.get("annotations") or {}
+    if PAUSED_REPLICAS in annotations:
+        return f"replicas={annotations[PAUSED_REPLICAS]}"
+    value = annotations.get(PAUSED)
+    return str(value) if value is not None and str(value).lower() != "false" else None
+
+
+def scaler_row(obj: dict[str, Any]) -> ScalerRow:
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    kind = str(obj.get("kind") or "")
+    if kind == "ScaledJob":
+        containers = (((spec.get("jobTargetRef") or {}).get("template") or {}).get("spec") or {}).get("containers") or [
+            {}
+        ]
+        target = f"Job image {containers[0].get('image', '?')}"
+        low, high = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
+    else:
+        ref = spec.get("scaleTargetRef") or {}
+        target = f"{ref.get('kind') or 'Deployment'}/{ref.get('name', '?')}"
+        low, high = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
+    return ScalerRow(
+        kind=kind,
+        name=str(meta.get("name", "")),
+        namespace=str(meta.get("namespace", "")),
+        target=target,
+        min=low,
+        max=high,
+        triggers=[str(t.get("type", "?")) for t in spec.get("triggers") or []],
+        ready=_condition(obj, "Ready"),
+        active=_condition(obj, "Active"),
+        paused=_paused(meta),
+        age=age(meta.get("creationTimestamp")),
+    )
+
+
+async def _info(session: KubeSession, kind: str) -> ResourceInfo:
+    try:
+        return await session.resolve(f"{kind.lower()}.{KEDA_GROUP}")
+    except ToolError:
+        raise ToolError(
+            f"The cluster does not serve {kind} ({KEDA_GROUP}): KEDA's CRDs are not installed. "
+            "Fix: install KEDA (its Helm chart installs the CRDs and the operator)."
+        ) from None
+
+
+@keda.tool(title="List KEDA ScaledObjects/ScaledJobs", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_keda_scalers(
+    kind: ScalerKind = "ScaledObject",
+    namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
+    labels: Annotated[str | None, Field(description="Label selector, e.g. 'app=web'.")] = None,
+    limit: Annotated[int | None, Field(ge=1, le=5000, description="Most rows (default K3S_LIST_LIMIT).")] = None,
+    continue_token: Annotated[str | None, Field(description="continue_token of a previous page.")] = None,
+) -> RowPage[ScalerRow]:
+    """List KEDA ScaledObjects (or ScaledJobs) as rows: target, min/max, trigger types, Ready/Active, paused.
+
+    Ready/Active stay 'Unknown' until the KEDA operator has reconciled the object.
+    """
+    session = current_session()
+    info = await _info(session, kind)
+    size = limit or session.settings.list_limit
+    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
+    for item in listing.get("items") or []:
+        item.setdefault("kind", info.kind)
+    return page(listing, scaler_row, limit=size)
+
+
+@keda.tool(title="Get a KEDA ScaledObject/ScaledJob", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_keda_scaler(name: Name, kind: ScalerKind = "ScaledObject", namespace: Namespace = None) -> ScalerDetail:
+    """Show one ScaledObject or ScaledJob: a summary row and the object (spec, status, conditions)."""
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    info = await _info(session, kind)
+    obj = await session.get(info, name, ns)
+    return ScalerDetail(row=scaler_row(obj), object=trim(obj))
+
+
+async def _create_or_update(
+    session: KubeSession,
+    info: ResourceInfo,
+    name: str,
+    ns: str,
+    spec: dict[str, Any],
+    *,
+    labels: dict[str, str] | None,
+    dry_run: bool,
+    required: dict[str, str],
+) -> ScalerChange:
+    """Merge-patch the given fields into an existing object, or create it when it does not exist."""
+    existing = await session.get_optional(info, name, ns)
+    suffix = " (dry run)" if dry_run else ""
+    if existing is None:
+        missing = [hint for field_name, hint in required.items() if field_name not in spec]
+        if missing:
+            raise ToolError(
+                f"{info.kind} {name!r} does not exist in namespace {ns!r}; to create it, pass "
+                + "; ".join(missing)
+                + "."
+            )
+        manifest: dict[str, Any] = {
+            "apiVersion": info.api_version,
+            "kind": info.kind,
+            "metadata": {"name": name, "namespace": ns, **({"labels": labels} if labels else {})},
+            "spec": spec,
+        }
+        applied = await session.apply(info, manifest, ns, dry_run=dry_run, force=False)
+        action = "created"
+    else:
+        if not spec and not labels:
+            raise ToolError(f"Nothing to update on {info.kind} {name!r}: pass at least one field to change.")
+        patch: dict[str, Any] = {"spec": spec}
+        if labels:
+            patch["metadata"] = {"labels": labels}
+        if dry_run:
+            applied = await session.request(
+                "PATCH",
+                info.path(ns, name),
+                target=Target(info.kind, name, ns, action="update"),
+                query=[("fieldManager", FIELD_MANAGER), ("dryRun", "All")],
+                body=patch,
+                content_type="application/merge-patch+json",
+            )
+        else:
+            applied = await session.patch(info, name, ns, patch, action="update")
+        action = "updated"
+    applied.setdefault("kind", info.kind)
+    return ScalerChange(
+        kind=info.kind,
+        name=name,
+        namespace=ns,
+        action=action + suffix,
+        row=scaler_row(applied),
+        message=f"{info.kind} {name!r} {action} in namespace {ns!r}{suffix}.",
+    )
+
+
+@keda.tool(title="Create or update a KEDA ScaledObject", tags=WRITE_TAGS, annotations=WRITE)
+async def apply_scaled_object(
+    name: Name,
+    namespace: Namespace = None,
+    target_name: Annotated[
+        str | None, Field(min_length=1, description="Workload to scale (required to create).")
+    ] = None,
+    target_kind: Annotated[
+        str | None, Field(description="Kind of the workload: Deployment (default when creating), StatefulSet, ...")
+    ] = None,
+    triggers: Annotated[
+        list[Trigger] | None, Field(min_length=1, description="Triggers (required to create); replaces all on update.")
+    ] = None,
+    min_replica_count: Annotated[int | None, Field(ge=0, description="Fewest replicas; 0 = scale to zero.")] = None,
+    max_replica_count: Annotated[int | None, Field(ge=1, description="Most replicas.")] = None,
+    polling_interval: Annotated[int | None, Field(ge=1, description="Seconds between trigger checks.")] = None,
+    cooldown_period: Annotated[
+        int | None, Field(ge=0, description="Seconds after the last active trigger before scaling to min.")
+    ] = None,
+    labels: Annotated[dict[str, str] | None, Field(description="Labels to set.")] = None,
+    dry_run: DryRun = False,
+) -> ScalerChange:
+    """Create a ScaledObject (KEDA autoscaling of a Deployment/StatefulSet), or update the fields given.
+
+    On create, target_name and triggers are required. On update only the fields passed change.
+    The API server validates the object against KEDA's CRD schema; invalid specs are refused with the reason.
+    """
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    info = await _info(session, "ScaledObject")
+    spec: dict[str, Any] = {}
+    if target_name is not None or target_kind is not None:
+        if target_name is None:
+            raise ToolError("target_kind was given without target_name: pass the workload's name too.")
+        spec["scaleTargetRef"] = {"name": target_name, "kind": target_kind or "Deployment"}
+    if triggers is not None:
+        spec["triggers"] = [trigger.manifest() for trigger in triggers]
+    for key, value in (
+        ("minReplicaCount", min_replica_count),
+        ("maxReplicaCount", max_replica_count),
+        ("pollingInterval", polling_interval),
+        ("cooldownPeriod", cooldown_period),
+    ):
+        if value is not None:
+            spec[key] = value
+    if min_replica_count is not None and max_replica_count is not None and min_replica_count > max_replica_count:
+        raise ToolError(
+            f"min_replica_count ({min_replica_count}) is larger than max_replica_count ({max_replica_count})."
+        )
+    return await _create_or_update(
+        session,
+        info,
+        name,
+        ns,
+        spec,
+        labels=labels,
+        dry_run=dry_run,
+        required={"scaleTargetRef": "target_name (the Deployment to scale)", "triggers": "triggers"},
+    )
+
+
+@keda.tool(title="Create or update a KEDA ScaledJob", tags=WRITE_TAGS, annotations=WRITE)
+async def apply_scaled_job(
+    name: Name,
+    namespace: Namespace = None,
+    job_template: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="The Job's spec (batch/v1 JobSpec), e.g. {'template': {'spec': {'containers': [{'name': "
+            "'worker', 'image': 'busybox', 'command': ['echo', 'hi']}], 'restartPolicy': 'Never'}}}. Required "
+            "to create."
+        ),
+    ] = None,
+    triggers: Annotated[
+        list[Trigger] | None, Field(min_length=1, description="Triggers (required to create); replaces all on update.")
+    ] = None,
+    max_replica_count: Annotated[int | None, Field(ge=1, description="Most Jobs running at once.")] = None,
+    polling_interval: Annotated[int | None, Field(ge=1, description="Seconds between trigger checks.")] = None,
+    labels: Annotated[dict[str, str] | None, Field(description="Labels to set.")] = None,
+    dry_run: DryRun = False,
+) -> ScalerChange:
+    """Create a ScaledJob (KEDA runs one Job per batch of events), or update the fields given.
+
+    On create, job_template and triggers are required; on update only the fields passed change.
+    """
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    info = await _info(session, "ScaledJob")
+    spec: dict[str, Any] = {}
+    if job_template is not None:
+        spec["jobTargetRef"] = job_template
+    if triggers is not None:
+        spec["triggers"] = [trigger.manifest() for trigger in triggers]
+    if max_replica_count is not None:
+        spec["maxReplicaCount"] = max_replica_count
+    if polling_interval is not None:
+        spec["pollingInterval"] = polling_interval
+    return await _create_or_update(
+        session,
+        info,
+        name,
+        ns,
+        spec,
+        labels=labels,
+        dry_run=dry_run,
+        required={"jobTargetRef": "job_template (the Job's spec)", "triggers": "triggers"},
+    )
+
+
+@keda.tool(title="Delete a KEDA ScaledObject/ScaledJob", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
+async def delete_keda_scaler(
+    name: Name, kind: ScalerKind = "ScaledObject", namespace: Namespace = None, dry_run: DryRun = False
+) -> ScalerChange:
+    """Delete a ScaledObject or ScaledJob. KEDA then removes its HPA; the workload keeps its current replicas."""
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    info = await _info(session, kind)
+    await session.delete(info, name, ns, dry_run=dry_run)
+    suffix = " (dry run)" if dry_run else ""
+    return ScalerChange(
+        kind=kind,
+        name=name,
+        namespace=ns,
+        action="deleted" + suffix,
+        row=None,
+        message=f"{kind} {name!r} deleted from namespace {ns!r}{suffix}.",
+    )
+
+
+@keda.tool(title="Pause KEDA autoscaling", tags=WRITE_TAGS, annotations=WRITE)
+async def pause_keda_scaler(
+    name: Name,
+    kind: ScalerKind = "ScaledObject",
+    namespace: Namespace = None,
+    paused_replicas: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            description="ScaledObject only: hold the workload at this many replicas while paused "
+            "(autoscaling.keda.sh/paused-replicas). Omitted = keep the current count.",
+        ),
+    ] = None,
+) -> ScalerChange:
+    """Pause KEDA for a ScaledObject or ScaledJob (the autoscaling.keda.sh/paused annotations).
+
+    Resume with resume_keda_scaler.
+    """
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    if paused_replicas is not None and kind != "ScaledObject":
+        raise ToolError("paused_replicas applies to ScaledObjects only; a ScaledJob is paused without it.")
+    info = await _info(session, kind)
+    annotations: dict[str, str | None] = {PAUSED: "true"}
+    annotations[PAUSED_REPLICAS] = str(paused_replicas) if paused_replicas is not None else None
+    patched = await session.patch(info, name, ns, {"metadata": {"annotations": annotations}}, action="pause")
+    patched.setdefault("kind", kind)
+    held = f" at {paused_replicas} replicas" if paused_replicas is not None else ""
+    return ScalerChange(
+        kind=kind,
+        name=name,
+        namespace=ns,
+        action="paused",
+        row=scaler_row(patched),
+        message=f"KEDA autoscaling of {kind} {name!r} in {ns!r} is paused{held}.",
+    )
+
+
+@keda.tool(title="Resume KEDA autoscaling", tags=WRITE_TAGS, annotations=WRITE)
+async def resume_keda_scaler(
+    name: Name, kind: ScalerKind = "ScaledObject", namespace: Namespace = None
+) -> ScalerChange:
+    """Resume KEDA autoscaling paused by pause_keda_scaler (removes both paused annotations)."""
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    info = await _info(session, kind)
+    patch = {"metadata": {"annotations": {PAUSED: None, PAUSED_REPLICAS: None}}}
+    patched = await session.patch(info, name, ns, patch, action="resume")
+    patched.setdefault("kind", kind)
+    return ScalerChange(
+        kind=kind,
+        name=name,
+        namespace=ns,
+        action="resumed",
+        row=scaler_row(patched),
+        message=f"KEDA autoscaling of {kind} {name!r} in {ns!r} is resumed.",
+    )
+
+
+@keda.tool(title="Show the HPA KEDA made", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_keda_hpa(name: Name, namespace: Namespace = None) -> KedaHpa:
+    """Show the HorizontalPodAutoscaler KEDA keeps for a ScaledObject (keda-hpa-<name>): replicas, metrics.
+
+    Says so plainly when the HPA does not exist yet (the KEDA operator creates it when it reconciles).
+    """
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    info = await _info(session, "ScaledObject")
+    scaled_object = await session.get(info, name, ns)
+    hpa_name = str((scaled_object.get("status") or {}).get("hpaName") or f"keda-hpa-{name}")
+    hpa_info = await session.resolve("horizontalpodautoscalers.autoscaling")
+    hpa = await session.get_optional(hpa_info, hpa_name, ns)
+    if hpa is None:
+        return KedaHpa(
+            scaled_object=name,
+            namespace=ns,
+            hpa_name=hpa_name,
+            exists=False,
+            message=f"No HPA {hpa_name!r} exists yet in namespace {ns!r}: the KEDA operator creates it when it "
+            f"reconciles ScaledObject {name!r}. If this persists, check that the KEDA operator runs "
+            "(kubectl get pods -n keda) and that the ScaledObject is not paused.",
+        )
+    spec = hpa.get("spec") or {}
+    status = hpa.get("status") or {}
+    return KedaHpa(
+        scaled_object=name,
+        namespace=ns,
+        hpa_name=hpa_name,
+        exists=True,
+        message=f"HPA {hpa_name!r}: {status.get('currentReplicas', '?')} current, "
+        f"{status.get('desiredReplicas', '?')} desired replicas.",
+        min_replicas=spec.get("minReplicas"),
+        max_replicas=spec.get("maxReplicas"),
+        current_replicas=status.get("currentReplicas"),
+        desired_replicas=status.get("desiredReplicas"),
+        metrics=list(spec.get("metrics") or []),
+        conditions=[
+            f"{c.get('type')}={c.get('status')}" + (f" ({c.get('reason')})" if c.get("reason") else "")
+            for c in status.get("conditions") or []
+        ],
+    )
