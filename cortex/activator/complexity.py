@@ -22,14 +22,14 @@ _SIGNALS: tuple[tuple[re.Pattern[str], int, str], ...] = tuple(
             20,
             "failure",
         ),
-        (r"\b(and then|then|after that|afterwards|followed by|once (it|that) is)\b", 25, "multi-step"),
+        (r"\b(and then|then|after that|afterwards|followed by|once (it|that) is)\b", 50, "multi-step"),
         (r"\b(compare|correlate|across all|every namespace|all namespaces|cluster-?wide)\b", 15, "breadth"),
         (r"\b(delete|remove|drain|cordon|wipe|purge|destroy)\b", 10, "destructive"),
         (
             r"\b(migrate|migration|upgrade the cluster|disaster recovery|restore (etcd|the cluster|backup)|"
             r"redesign|re-?architect|rotate (all )?(the )?certificates|multi-?region|failover plan|"
             r"capacity plan\w*|security audit|compliance)\b",
-            60,
+            76,
             "expert",
         ),
         (

@@ -44,8 +44,10 @@ def _content_of(result: Any) -> Any:
 class ToolExecutor:
     """Holds one MCP client session open for the activator's lifetime."""
 
-    def __init__(self, mcp_url: str | None, timeout_seconds: float) -> None:
+    def __init__(self, mcp_url: str | None, timeout_seconds: float, app: Any = None) -> None:
+        """`app` is a FastMCP server to use in-process instead of `k3s_mcp.server.mcp`."""
         self.mcp_url = mcp_url
+        self.app = app
         self.timeout_seconds = timeout_seconds
         self._client: Any = None
 
@@ -58,6 +60,8 @@ class ToolExecutor:
 
         if self.mcp_url:
             client: Any = Client(self.mcp_url, timeout=self.timeout_seconds)
+        elif self.app is not None:
+            client = Client(self.app, timeout=self.timeout_seconds)
         else:
             from k3s_mcp.server import mcp
 

@@ -70,10 +70,11 @@ class FeedbackRequest(BaseModel):
 class Activator:
     """One replica's state; `start()` before use, `stop()` after."""
 
-    def __init__(self, settings: ActivatorSettings, *, execute: bool = True) -> None:
+    def __init__(self, settings: ActivatorSettings, *, execute: bool = True, mcp_app: Any = None) -> None:
+        """`mcp_app` replaces the in-process `k3s_mcp.server.mcp` (for example one built for another cluster)."""
         self.settings = settings
         self.metrics = ActivatorMetrics()
-        self.executor = ToolExecutor(settings.mcp_url, settings.tool_timeout_seconds) if execute else None
+        self.executor = ToolExecutor(settings.mcp_url, settings.tool_timeout_seconds, app=mcp_app) if execute else None
         self.embedder = MiniLMEmbedder(threads=settings.embedding_threads)
         self.memory = RouteMemory(settings.qdrant_url, settings.qdrant_path)
         self.endpoints: list[ChatEndpoint] = []
@@ -164,6 +165,12 @@ class Activator:
         decision, context = await self.router.route(request.query, request.namespace)
         spec = self.catalog.get(decision.tool)
         steps = decision.plan or ([PlanStep(tool=spec.name, arguments=decision.arguments)] if spec else [])
+        for step in steps:
+            step.arguments.pop("confirm", None)
+            step_spec = self.catalog.get(step.tool)
+            # k3s_mcp's own confirmation policy adds a `confirm` parameter; pass the user's consent through.
+            if request.confirm and step_spec is not None and "confirm" in step_spec.parameters:
+                step.arguments["confirm"] = True
         if request.dry_run:
             for step in steps:
                 step_spec = self.catalog.get(step.tool)
@@ -218,7 +225,11 @@ class Activator:
                 "missing_arguments",
                 f"{decision.tool} needs {', '.join(decision.missing_arguments)}; name them in the request",
             )
-        destructive = [s.tool for s in steps if (spec := self.catalog.get(s.tool)) and spec.destructive]
+        destructive = [
+            s.tool
+            for s in steps
+            if (spec := self.catalog.get(s.tool)) and (spec.destructive or "confirm" in spec.parameters)
+        ]
         if (destructive or decision.requires_confirmation) and not request.confirm:
             tools = ", ".join(destructive or [decision.tool])
             return "needs_confirmation", f"{tools} is destructive: send the request again with confirm=true"

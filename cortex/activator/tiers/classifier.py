@@ -12,12 +12,18 @@ from cortex.activator.tiers.model_endpoint import ChatEndpoint, ModelOutputError
 NONE_CHOICE = "none"
 
 
+# Switches a model must never set on its own: they change what a call is allowed to do.
+PROTECTED_ARGUMENTS = frozenset({"confirm", "dry_run", "force", "force_conflicts"})
+
+
 def merge_arguments(query: str, spec: ToolSpec, proposed: Any) -> dict[str, Any]:
     """Arguments read from the request, plus model proposals that the request actually contains."""
     arguments = extract_arguments(query, spec)
     if isinstance(proposed, dict):
         for key, value in coerce_arguments(spec, proposed).items():
-            if key not in arguments and grounded(value, query):
+            if key in arguments or key in PROTECTED_ARGUMENTS or isinstance(value, bool):
+                continue
+            if grounded(value, query):
                 arguments[key] = value
     return arguments
 
@@ -28,7 +34,7 @@ def route_schema(catalog: ToolCatalog) -> dict[str, Any]:
     for spec in catalog:
         for name in spec.parameters:
             kind = spec.parameter_kind(name)
-            if kind in {"string", "integer", "boolean"} and name not in {"continue_token", "limit"}:
+            if kind in {"string", "integer"} and name not in {"continue_token", "limit", *PROTECTED_ARGUMENTS}:
                 properties.setdefault(name, {"type": kind})
     return {
         "type": "object",
@@ -56,10 +62,9 @@ def system_prompt(catalog: ToolCatalog) -> str:
 class ClassifierTier:
     """Asks the model once; a malformed answer raises ModelOutputError and the router escalates."""
 
-    MAX_TOKENS = 96
-
-    def __init__(self, endpoint: ChatEndpoint, catalog: ToolCatalog) -> None:
+    def __init__(self, endpoint: ChatEndpoint, catalog: ToolCatalog, max_tokens: int = 96) -> None:
         self.endpoint = endpoint
+        self.max_tokens = max_tokens
         self.catalog = catalog
         self.schema = route_schema(catalog)
         self.prompt = system_prompt(catalog)
@@ -67,7 +72,7 @@ class ClassifierTier:
     async def answer(self, query: str) -> TierAnswer:
         message = await self.endpoint.chat(
             [{"role": "system", "content": self.prompt}, {"role": "user", "content": query}],
-            max_tokens=self.MAX_TOKENS,
+            max_tokens=self.max_tokens,
             response_format={"type": "json_schema", "json_schema": {"name": "route", "schema": self.schema}},
         )
         data = parse_json_object(str(message.get("content") or ""))

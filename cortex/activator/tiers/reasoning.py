@@ -57,10 +57,9 @@ def _raw_steps(message: dict[str, Any]) -> list[tuple[Any, Any]]:
 class ReasoningTier:
     """Turns function calls (or a JSON plan in the text) into checked plan steps."""
 
-    MAX_TOKENS = 192
-
-    def __init__(self, endpoint: ChatEndpoint, catalog: ToolCatalog, max_steps: int) -> None:
+    def __init__(self, endpoint: ChatEndpoint, catalog: ToolCatalog, max_steps: int, max_tokens: int = 192) -> None:
         self.endpoint = endpoint
+        self.max_tokens = max_tokens
         self.catalog = catalog
         self.max_steps = max_steps
         self.functions = function_definitions(catalog)
@@ -71,7 +70,7 @@ class ReasoningTier:
                 {"role": "system", "content": SYSTEM.format(steps=self.max_steps)},
                 {"role": "user", "content": query},
             ],
-            max_tokens=self.MAX_TOKENS,
+            max_tokens=self.max_tokens,
             tools=self.functions,
         )
         steps: list[PlanStep] = []
