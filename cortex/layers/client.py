@@ -157,9 +157,7 @@ class HttpTelemetryClient:
                 response = await self._http.post("/v1/events", json=event.model_dump(mode="json"))
             if response.status_code == 202:
                 return True
-            logger.warning(
-                "telemetry refused an event: HTTP %s %s", response.status_code, response.text[:200]
-            )
+            logger.warning("telemetry refused an event: HTTP %s %s", response.status_code, response.text[:200])
         except (TimeoutError, httpx.HTTPError) as exc:
             logger.warning("telemetry unreachable, event dropped: %s", exc)
         self.dropped += 1

@@ -89,9 +89,7 @@ class ActionSpec:
     def describe(self) -> dict[str, Any]:
         """The JSON shape of this action for /v1/actions."""
         schema: Mapping[str, Any] = (
-            self.params_model.model_json_schema()
-            if self.params_model is not None
-            else self.params_schema or {}
+            self.params_model.model_json_schema() if self.params_model is not None else self.params_schema or {}
         )
         return {
             "name": self.name,

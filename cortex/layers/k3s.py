@@ -34,20 +34,14 @@ def load_mcp_target(target: str) -> FastMCP | str:
     except (ImportError, AttributeError) as exc:
         raise LayerError("not_configured", f"cannot load the MCP server {target!r}: {exc}", 503) from None
     if not isinstance(server, FastMCP):
-        raise LayerError(
-            "not_configured", f"{target!r} is a {type(server).__name__}, not a FastMCP server", 503
-        )
+        raise LayerError("not_configured", f"{target!r} is a {type(server).__name__}, not a FastMCP server", 503)
     return server
 
 
 def tool_needs_confirmation(tool: mcp_types.Tool) -> bool:
     """Whether a tool is destructive: its destructiveHint says so, or the server tagged it `destructive`."""
     annotations = tool.annotations
-    if (
-        annotations is not None
-        and annotations.destructive_hint is True
-        and annotations.read_only_hint is not True
-    ):
+    if annotations is not None and annotations.destructive_hint is True and annotations.read_only_hint is not True:
         return True
     fastmcp_meta = (tool.meta or {}).get("fastmcp") if isinstance(tool.meta, dict) else None
     tags = fastmcp_meta.get("tags", []) if isinstance(fastmcp_meta, dict) else []

@@ -101,9 +101,7 @@ class LayerRunner:
 
     async def readiness(self) -> tuple[bool, str]:
         try:
-            ready, reason = await asyncio.wait_for(
-                self.layer.readiness(), self.settings.action_timeout_seconds
-            )
+            ready, reason = await asyncio.wait_for(self.layer.readiness(), self.settings.action_timeout_seconds)
         except TimeoutError:
             ready, reason = False, "readiness check timed out"
         except Exception as exc:  # a probe must answer, whatever the upstream does
@@ -164,8 +162,7 @@ class LayerRunner:
                 return await self.layer.run(request.action, params)
         except TimeoutError:
             raise LayerError.timeout(
-                f"{self.layer.name} did not finish {request.action} within "
-                f"{self.settings.action_timeout_seconds:g} s"
+                f"{self.layer.name} did not finish {request.action} within {self.settings.action_timeout_seconds:g} s"
             ) from None
 
     def _finish(
@@ -230,9 +227,7 @@ def build_layer_app(runner: LayerRunner) -> Starlette:
 
     async def ready(_: Request) -> Response:
         is_ready, reason = await runner.readiness()
-        return JSONResponse(
-            {"ready": is_ready, "layer": name, "reason": reason}, status_code=200 if is_ready else 503
-        )
+        return JSONResponse({"ready": is_ready, "layer": name, "reason": reason}, status_code=200 if is_ready else 503)
 
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(runner.metrics.registry), media_type=CONTENT_TYPE_LATEST)

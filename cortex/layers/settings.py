@@ -44,9 +44,7 @@ class UnifiApiSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CORTEX_UNIFI_", extra="ignore")
 
-    controller_url: str = Field(
-        default="https://unifi:8443", description="Base URL of the controller, without a path."
-    )
+    controller_url: str = Field(default="https://unifi:8443", description="Base URL of the controller, without a path.")
     controller_kind: Literal["classic", "unifi-os"] = Field(
         default="classic",
         description="`classic` (self-hosted Network application: /api/login, /api/s/<site>/...) or "
@@ -62,12 +60,8 @@ class UnifiApiSettings(BaseSettings):
     verify_tls: bool = Field(
         default=True, description="Verify the controller's TLS certificate (controllers often self-sign)."
     )
-    ca_file: Path | None = Field(
-        default=None, description="CA bundle that signed the controller certificate."
-    )
-    request_timeout_seconds: float = Field(
-        default=8.0, gt=0, description="Time limit of one controller call."
-    )
+    ca_file: Path | None = Field(default=None, description="CA bundle that signed the controller certificate.")
+    request_timeout_seconds: float = Field(default=8.0, gt=0, description="Time limit of one controller call.")
 
     @model_validator(mode="after")
     def _strip_trailing_slash(self) -> UnifiApiSettings:

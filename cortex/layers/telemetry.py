@@ -193,9 +193,7 @@ class TelemetryStore:
         for key, counter in votes.items():
             route, count = counter.most_common(1)[0]
             layer, action = layers[(key, route)]
-            examples.append(
-                {"text": originals[key], "route": route, "layer": layer, "action": action, "count": count}
-            )
+            examples.append({"text": originals[key], "route": route, "layer": layer, "action": action, "count": count})
         return examples
 
     async def export_training_set(self, path: Path) -> int:

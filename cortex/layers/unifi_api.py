@@ -122,16 +122,13 @@ class UnifiController:
             502,
         )
 
-    async def _send(
-        self, method: str, path: str, body: dict[str, Any] | None, *, what: str
-    ) -> httpx.Response:
+    async def _send(self, method: str, path: str, body: dict[str, Any] | None, *, what: str) -> httpx.Response:
         headers = {"X-Csrf-Token": self._csrf_token} if self._csrf_token and method != "GET" else {}
         try:
             return await self._http.request(method, path, json=body, headers=headers)
         except httpx.TimeoutException:
             raise LayerError.timeout(
-                f"the UniFi controller did not answer within {self.settings.request_timeout_seconds:g} s "
-                f"({what})"
+                f"the UniFi controller did not answer within {self.settings.request_timeout_seconds:g} s ({what})"
             ) from None
         except httpx.HTTPError as exc:
             raise LayerError.unavailable(

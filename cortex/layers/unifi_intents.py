@@ -46,9 +46,7 @@ _DEVICE_WORDS = ("device", "devices", "ap", "access", "switch", "gateway", "unif
 
 # Checked in order: the first match wins, so the narrower rules (unblock before block) come first.
 UNIFI_KEYWORD_RULES: tuple[KeywordRule, ...] = (
-    KeywordRule(
-        "unifi.unblock_client", "unifi-api", "unblock_client", ("unblock",), _CLIENT_WORDS, needs_mac=True
-    ),
+    KeywordRule("unifi.unblock_client", "unifi-api", "unblock_client", ("unblock",), _CLIENT_WORDS, needs_mac=True),
     KeywordRule(
         "unifi.block_client",
         "unifi-api",

@@ -28,9 +28,7 @@ def normalize_mac(text: str) -> str:
     if digits == "0" * 12:
         raise ValueError(f"{text!r} is the all-zero MAC address, which names no device")
     if int(digits[:2], 16) & 1:
-        raise ValueError(
-            f"{text!r} is a multicast or broadcast MAC address; a client or device has a unicast one"
-        )
+        raise ValueError(f"{text!r} is a multicast or broadcast MAC address; a client or device has a unicast one")
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 

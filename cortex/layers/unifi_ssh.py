@@ -42,9 +42,7 @@ class UnifiSshLayer(ExecutionLayer):
             spec.name: spec
             for spec in (
                 ActionSpec("list_clients", "Wireless clients the device sees now (from mca-dump).", NoParams),
-                ActionSpec(
-                    "list_devices", "The device this layer is connected to (from mca-dump).", NoParams
-                ),
+                ActionSpec("list_devices", "The device this layer is connected to (from mca-dump).", NoParams),
                 ActionSpec("device_info", "The device's own summary (the `info` command).", NoParams),
                 ActionSpec("get_logs", "The newest lines of the device's system log.", LogParams),
             )
@@ -84,13 +82,9 @@ class UnifiSshLayer(ExecutionLayer):
         try:
             dump = json.loads(output)
         except ValueError:
-            raise LayerError(
-                "bad_upstream_response", "mca-dump on the device did not print JSON", 502
-            ) from None
+            raise LayerError("bad_upstream_response", "mca-dump on the device did not print JSON", 502) from None
         if not isinstance(dump, dict):
-            raise LayerError(
-                "bad_upstream_response", "mca-dump on the device did not print a JSON object", 502
-            )
+            raise LayerError("bad_upstream_response", "mca-dump on the device did not print a JSON object", 502)
         return dump
 
     async def run_allowed(self, command_key: str) -> str:
@@ -99,9 +93,7 @@ class UnifiSshLayer(ExecutionLayer):
         for attempt in (1, 2):
             connection = await self._connected()
             try:
-                result = await connection.run(
-                    command, check=False, timeout=self.settings.command_timeout_seconds
-                )
+                result = await connection.run(command, check=False, timeout=self.settings.command_timeout_seconds)
             except asyncssh.TimeoutError:
                 raise LayerError.timeout(
                     f"{command!r} on {self.settings.host} did not finish within "

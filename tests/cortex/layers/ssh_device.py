@@ -107,9 +107,7 @@ def keygen(path: Path) -> str:
     """Make an ed25519 key pair at `path`; returns the public key line."""
     path.unlink(missing_ok=True)
     path.with_suffix(".pub").unlink(missing_ok=True)
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "cortex-test", "-f", str(path)], check=True
-    )
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "cortex-test", "-f", str(path)], check=True)
     return path.with_suffix(".pub").read_text().strip()
 
 
@@ -138,9 +136,7 @@ class SshDevice:
         (directory / "mca-dump.json").write_text(json.dumps(MCA_DUMP))
         (directory / "info.txt").write_text(INFO.lstrip())
         (directory / "messages").write_text(
-            "".join(
-                f"Nov 23 10:{i // 60:02d}:{i % 60:02d} ap-living-room daemon: event {i}\n" for i in range(300)
-            )
+            "".join(f"Nov 23 10:{i // 60:02d}:{i % 60:02d} ap-living-room daemon: event {i}\n" for i in range(300))
         )
         dispatcher = directory / "device.sh"
         dispatcher.write_text(DISPATCHER.format(here=directory))

@@ -77,9 +77,7 @@ async def test_destructive_tools_need_confirmation(k3s_runner: LayerRunner, name
     assert response.status == 428
     assert response.error is not None and response.error.code == "confirmation_required"
     confirmed = await k3s_runner.execute(
-        LayerRequest(
-            action="restart_pod", params={"name": "nothing-here", "namespace": namespace}, confirm=True
-        )
+        LayerRequest(action="restart_pod", params={"name": "nothing-here", "namespace": namespace}, confirm=True)
     )
     assert confirmed.status == 422
     assert confirmed.error is not None and "nothing-here" in confirmed.error.message
@@ -87,16 +85,12 @@ async def test_destructive_tools_need_confirmation(k3s_runner: LayerRunner, name
 
 async def test_tool_errors_are_clear_rejections(k3s_runner: LayerRunner, namespace: str) -> None:
     missing = await k3s_runner.execute(
-        LayerRequest(
-            action="scale_deployment", params={"name": "ghost", "replicas": 1, "namespace": namespace}
-        )
+        LayerRequest(action="scale_deployment", params={"name": "ghost", "replicas": 1, "namespace": namespace})
     )
     assert missing.status == 422 and missing.error is not None
     assert "ghost" in missing.error.message and "Traceback" not in missing.error.message
     invalid = await k3s_runner.execute(
-        LayerRequest(
-            action="scale_deployment", params={"name": "web", "replicas": -1, "namespace": namespace}
-        )
+        LayerRequest(action="scale_deployment", params={"name": "web", "replicas": -1, "namespace": namespace})
     )
     assert invalid.status == 422 and invalid.error is not None
     assert "replicas" in invalid.error.message

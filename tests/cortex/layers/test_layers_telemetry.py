@@ -102,9 +102,7 @@ async def test_events_become_metrics_audit_lines_and_a_training_set(audit_log: P
 
 async def test_training_set_survives_a_restart_and_exports_to_a_file(audit_log: Path, tmp_path: Path) -> None:
     first = TelemetryStore(TelemetrySettings(audit_log_path=audit_log))
-    await first.record(
-        [OutcomeEvent.model_validate(event(text="unblock aa:bb:cc:dd:ee:ff", route="unifi.unblock"))]
-    )
+    await first.record([OutcomeEvent.model_validate(event(text="unblock aa:bb:cc:dd:ee:ff", route="unifi.unblock"))])
     with audit_log.open("a") as handle:
         handle.write('{"torn line')
     second = TelemetryStore(TelemetrySettings(audit_log_path=audit_log))

@@ -45,9 +45,7 @@ async def test_list_clients_logs_in_once_and_returns_rows(
     assert unifi_controller.logins == 1
 
 
-async def test_list_devices_maps_state(
-    runner: LayerRunner, unifi_controller: UnifiControllerEmulator
-) -> None:
+async def test_list_devices_maps_state(runner: LayerRunner, unifi_controller: UnifiControllerEmulator) -> None:
     response = await runner.execute(LayerRequest(action="list_devices"))
     assert response.ok, response.error
     by_name = {row["name"]: row for row in response.result["rows"]}
@@ -82,9 +80,7 @@ async def test_bad_mac_is_refused_before_the_controller_is_called(
     assert not [path for _, path in unifi_controller.requests if "cmd/" in path]
 
 
-async def test_restart_needs_confirmation(
-    runner: LayerRunner, unifi_controller: UnifiControllerEmulator
-) -> None:
+async def test_restart_needs_confirmation(runner: LayerRunner, unifi_controller: UnifiControllerEmulator) -> None:
     request = {"action": "restart_device", "params": {"mac": "f0:9f:c2:00:00:02"}}
     refused = await runner.execute(LayerRequest.model_validate(request))
     assert refused.status == 428
@@ -107,9 +103,7 @@ async def test_controller_error_envelope_becomes_a_clear_rejection(
     assert unifi_controller.restarted == []
 
 
-async def test_expired_session_is_renewed_once(
-    runner: LayerRunner, unifi_controller: UnifiControllerEmulator
-) -> None:
+async def test_expired_session_is_renewed_once(runner: LayerRunner, unifi_controller: UnifiControllerEmulator) -> None:
     assert (await runner.execute(LayerRequest(action="list_clients"))).ok
     unifi_controller.expire_sessions()
     response = await runner.execute(LayerRequest(action="block_client", params={"mac": "aa:bb:cc:dd:ee:ff"}))
@@ -171,9 +165,7 @@ async def test_unifi_os_controller_paths(
 async def test_http_service_endpoints(
     unifi_api_settings: UnifiApiSettings, unifi_controller: UnifiControllerEmulator
 ) -> None:
-    runner = LayerRunner(
-        UnifiApiLayer(unifi_api_settings), LayerServiceSettings(token=SecretStr("layer-token"))
-    )
+    runner = LayerRunner(UnifiApiLayer(unifi_api_settings), LayerServiceSettings(token=SecretStr("layer-token")))
     async with serve_app(build_layer_app(runner)) as url, httpx.AsyncClient(base_url=url) as http:
         assert (await http.get("/health")).json()["status"] == "ok"
         ready = await http.get("/ready")
@@ -192,7 +184,5 @@ async def test_http_service_endpoints(
         unknown = await http.post("/v1/execute", json={"action": "format_disk"}, headers=auth)
         assert unknown.status_code == 404 and "list_clients" in unknown.json()["error"]["message"]
         metrics = (await http.get("/metrics")).text
-        assert (
-            'cortex_layer_requests_total{action="list_clients",layer="unifi-api",outcome="ok"} 1.0' in metrics
-        )
+        assert 'cortex_layer_requests_total{action="list_clients",layer="unifi-api",outcome="ok"} 1.0' in metrics
         assert "cortex_layer_ready" in metrics

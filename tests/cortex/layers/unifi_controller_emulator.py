@@ -62,9 +62,7 @@ def default_stations() -> dict[str, dict[str, Any]]:
             "sw_port": 4,
         },
     ]
-    return {
-        row["mac"]: {"_id": secrets.token_hex(12), "site_id": "s1", "oui": "Vendor", **row} for row in rows
-    }
+    return {row["mac"]: {"_id": secrets.token_hex(12), "site_id": "s1", "oui": "Vendor", **row} for row in rows}
 
 
 def default_devices() -> dict[str, dict[str, Any]]:
@@ -145,9 +143,7 @@ class UnifiControllerEmulator:
         except ValueError:
             return False
         return (
-            isinstance(body, dict)
-            and body.get("username") == self.username
-            and body.get("password") == self.password
+            isinstance(body, dict) and body.get("username") == self.username and body.get("password") == self.password
         )
 
     async def classic_login(self, request: Request) -> Response:
