@@ -454,6 +454,11 @@ class KubeSession:
             "or install the CRD that defines it."
         )
 
+    async def resource_types(self, refresh: bool = False) -> list[ResourceInfo]:
+        """Every resource type the cluster serves, one entry per group/version/kind."""
+        discovery = await self._discovery_map(refresh=refresh)
+        return list(discovery.by_gvk.values())
+
     # -- object operations ------------------------------------------------------------------------
 
     async def get(self, info: ResourceInfo, name: str, namespace: str | None) -> dict[str, Any]:

@@ -13,6 +13,4 @@ READ_TAGS = {"read"}
 WRITE_TAGS = {"write"}
 DESTRUCTIVE_TAGS = {"write", "destructive"}
 # A write whose repetition does something again (a new Job, one more rollback step).
-WRITE_AGAIN = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-)
+WRITE_AGAIN = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
