@@ -129,6 +129,8 @@ class K3sLayer(ExecutionLayer):
         except ToolError as exc:
             raise LayerError.rejected(str(exc)) from None
         except Exception as exc:
+            # The session may be broken (a remote server restarted): open a fresh one on the next call.
+            await self.stop()
             raise LayerError.unavailable(f"the k3s_mcp call {action} failed: {exc}") from None
         if result.is_error:
             texts = [b.text for b in result.content if isinstance(b, mcp_types.TextContent)]

@@ -169,7 +169,9 @@ class LayerRunner:
         self, request: LayerRequest, started: float, *, result: Any = None, error: LayerError | None = None
     ) -> LayerResponse:
         seconds = time.perf_counter() - started
-        self.metrics.observe(request.action, error.code if error else "ok", seconds)
+        # Unknown names come from callers; keeping them out of the labels bounds the metric's cardinality.
+        action_label = "unknown" if error is not None and error.code == "unknown_action" else request.action
+        self.metrics.observe(action_label, error.code if error else "ok", seconds)
         return LayerResponse(
             ok=error is None,
             status=error.status if error else 200,

@@ -186,3 +186,5 @@ async def test_http_service_endpoints(
         metrics = (await http.get("/metrics")).text
         assert 'cortex_layer_requests_total{action="list_clients",layer="unifi-api",outcome="ok"} 1.0' in metrics
         assert "cortex_layer_ready" in metrics
+        assert 'action="unknown",layer="unifi-api",outcome="unknown_action"' in metrics
+        assert "format_disk" not in metrics
