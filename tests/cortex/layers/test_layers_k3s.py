@@ -111,3 +111,15 @@ def test_mcp_target_names_a_server_or_url() -> None:
         load_mcp_target("k3s_mcp.server")
     with pytest.raises(Exception, match="cannot load"):
         load_mcp_target("k3s_mcp.server:no_such_thing")
+
+
+async def test_k3s_layer_against_a_remote_k3s_mcp(kubeconfig: str) -> None:
+    server = build_server(Settings(kubeconfig=kubeconfig))
+    async with serve_app(server.http_app(path="/mcp")) as url:
+        runner = LayerRunner(K3sLayer(K3sLayerSettings(mcp_target=f"{url}/mcp")))
+        ready, reason = await runner.readiness()
+        response = await runner.execute(LayerRequest(action="get_namespaces"))
+        await runner.stop()
+    assert ready, reason
+    assert response.ok, response.error
+    assert "default" in {row["name"] for row in response.result["items"]}
