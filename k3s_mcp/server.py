@@ -29,16 +29,28 @@ from k3s_mcp.confirmation import ConfirmationMiddleware, ConfirmationPolicy
 from k3s_mcp.contexts import ContextMiddleware, ContextSessions
 from k3s_mcp.kube import KubeSession, Target, session_scope, translate_api_error
 from k3s_mcp.settings import Settings, load_settings
+from k3s_mcp.tools.autoscaling import autoscaling
 from k3s_mcp.tools.cluster import cluster
+from k3s_mcp.tools.config import config
 from k3s_mcp.tools.contexts import contexts
 from k3s_mcp.tools.deployments import deployments
+from k3s_mcp.tools.inspection import inspection
+from k3s_mcp.tools.jobs import jobs
 from k3s_mcp.tools.keda import keda
 from k3s_mcp.tools.manifests import manifests
+from k3s_mcp.tools.metrics import metrics
+from k3s_mcp.tools.networking import networking
 from k3s_mcp.tools.pods import pods
+from k3s_mcp.tools.resources import resources
+from k3s_mcp.tools.rollouts import rollouts
+from k3s_mcp.tools.storage import storage
+from k3s_mcp.tools.workloads import workloads
 
 log = logging.getLogger(__name__)
 
 TOOL_SERVERS: list[FastMCP[Any]] = [pods, deployments, cluster, manifests, contexts, keda]
+# Roadmap areas: config, storage, networking, batch, workloads, autoscaling, inspection, generic, metrics.
+TOOL_SERVERS += [config, storage, networking, jobs, workloads, rollouts, autoscaling, inspection, resources, metrics]
 
 INSTRUCTIONS = """\
 Manage a K3s / Kubernetes cluster. Read tools (get_*) are safe; apply_manifest uses server-side apply \

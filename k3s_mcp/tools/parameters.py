@@ -1,0 +1,19 @@
+"""Annotated parameter types shared by the tool modules, so every tool words the same argument the same way."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+Name = Annotated[str, Field(min_length=1, max_length=253, description="Name of the object.")]
+Namespace = Annotated[
+    str | None,
+    Field(description="Namespace; omitted = the server's default namespace (K3S_DEFAULT_NAMESPACE)."),
+]
+ListNamespace = Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")]
+Labels = Annotated[str | None, Field(description="Label selector, e.g. 'app=web,tier!=db'.")]
+Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default K3S_LIST_LIMIT, 100).")]
+ContinueToken = Annotated[str | None, Field(description="The continue_token of a previous page, to get the next one.")]
+DryRun = Annotated[bool, Field(description="Validate on the server and report, changing nothing.")]
+StringMap = Annotated[dict[str, str] | None, Field(description="Labels to set on the object, e.g. {'app': 'web'}.")]

@@ -1,0 +1,192 @@
+"""StatefulSet and DaemonSet tools: list, show, and scale a StatefulSet (waiting for its pods)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastmcp import Context, FastMCP
+from pydantic import BaseModel, Field
+
+from k3s_mcp.kube import current_session
+from k3s_mcp.render import RowPage, page, trim
+from k3s_mcp.rows import DaemonSetRow, StatefulSetRow, daemonset_row, statefulset_row
+from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools.changes import patch_object
+from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
+
+workloads: FastMCP = FastMCP("workloads")
+
+
+class WorkloadCondition(BaseModel):
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+
+
+class StatefulSetDetail(BaseModel):
+    summary: StatefulSetRow
+    current_revision: str | None
+    update_revision: str | None
+    conditions: list[WorkloadCondition]
+    object: dict[str, Any] = Field(description="The StatefulSet without managedFields and last-applied.")
+
+
+class DaemonSetDetail(BaseModel):
+    summary: DaemonSetRow
+    conditions: list[WorkloadCondition]
+    object: dict[str, Any] = Field(description="The DaemonSet without managedFields and last-applied.")
+
+
+class StatefulSetScaleResult(BaseModel):
+    name: str
+    namespace: str
+    previous_replicas: int
+    replicas: int
+    ready_replicas: int
+    dry_run: bool
+    settled: bool = Field(description="True when every requested replica is ready (and no extra remain).")
+    waited_seconds: float
+    message: str
+
+
+def _conditions(obj: dict[str, Any]) -> list[WorkloadCondition]:
+    return [
+        WorkloadCondition(
+            type=c.get("type", ""), status=c.get("status", ""), reason=c.get("reason"), message=c.get("message")
+        )
+        for c in (obj.get("status") or {}).get("conditions") or []
+    ]
+
+
+@workloads.tool(title="List StatefulSets", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_statefulsets(
+    namespace: ListNamespace = None,
+    labels: Labels = None,
+    limit: Limit = None,
+    continue_token: ContinueToken = None,
+) -> RowPage[StatefulSetRow]:
+    """List StatefulSets: ready/desired, updated replicas, governing service, update strategy, images."""
+    session = current_session()
+    info = await session.resolve("statefulsets.apps")
+    size = limit or session.settings.list_limit
+    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
+    return page(listing, statefulset_row, limit=size)
+
+
+@workloads.tool(title="Show a StatefulSet", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_statefulset(name: Name, namespace: Namespace = None) -> StatefulSetDetail:
+    """Show one StatefulSet: summary, current/update revisions (differ while a rollout runs), conditions, object."""
+    session = current_session()
+    info = await session.resolve("statefulsets.apps")
+    statefulset = await session.get(info, name, namespace or session.settings.default_namespace)
+    status = statefulset.get("status") or {}
+    return StatefulSetDetail(
+        summary=statefulset_row(statefulset),
+        current_revision=status.get("currentRevision"),
+        update_revision=status.get("updateRevision"),
+        conditions=_conditions(statefulset),
+        object=trim(statefulset),
+    )
+
+
+@workloads.tool(title="List DaemonSets", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_daemonsets(
+    namespace: ListNamespace = None,
+    labels: Labels = None,
+    limit: Limit = None,
+    continue_token: ContinueToken = None,
+) -> RowPage[DaemonSetRow]:
+    """List DaemonSets: desired/current/ready/up-to-date/available pods, node selector, images."""
+    session = current_session()
+    info = await session.resolve("daemonsets.apps")
+    size = limit or session.settings.list_limit
+    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
+    return page(listing, daemonset_row, limit=size)
+
+
+@workloads.tool(title="Show a DaemonSet", tags=READ_TAGS, annotations=READ_ONLY)
+async def get_daemonset(name: Name, namespace: Namespace = None) -> DaemonSetDetail:
+    """Show one DaemonSet: summary (one pod per eligible node), conditions and the trimmed object."""
+    session = current_session()
+    info = await session.resolve("daemonsets.apps")
+    daemonset = await session.get(info, name, namespace or session.settings.default_namespace)
+    return DaemonSetDetail(summary=daemonset_row(daemonset), conditions=_conditions(daemonset), object=trim(daemonset))
+
+
+def _statefulset_settled(statefulset: dict[str, Any], replicas: int) -> tuple[bool, int]:
+    status = statefulset.get("status") or {}
+    ready = int(status.get("readyReplicas") or 0)
+    observed = int(status.get("observedGeneration") or 0) >= int(
+        (statefulset.get("metadata") or {}).get("generation") or 0
+    )
+    return observed and ready == replicas and int(status.get("replicas") or 0) == replicas, ready
+
+
+@workloads.tool(title="Scale a StatefulSet", tags=WRITE_TAGS, annotations=WRITE)
+async def scale_statefulset(
+    name: Name,
+    replicas: Annotated[int, Field(ge=0, le=1000, description="Desired number of replicas.")],
+    ctx: Context,
+    namespace: Namespace = None,
+    wait: Annotated[
+        bool, Field(description="Wait (up to K3S_SCALE_WAIT_SECONDS) until the replicas are ready.")
+    ] = True,
+    dry_run: DryRun = False,
+) -> StatefulSetScaleResult:
+    """Set a StatefulSet's replica count through its scale subresource and, by default, wait for readiness.
+
+    Pods start and stop one at a time in ordinal order (name-0, name-1, ...) unless podManagementPolicy is
+    Parallel. Scaling down keeps the PersistentVolumeClaims of removed pods.
+    """
+    session = current_session()
+    ns = namespace or session.settings.default_namespace
+    info = await session.resolve("statefulsets.apps")
+    before = await session.get(info, name, ns)
+    previous = int((before.get("spec") or {}).get("replicas", 1))
+    await patch_object(
+        session,
+        info,
+        name,
+        ns,
+        {"spec": {"replicas": replicas}},
+        action="scale",
+        done="scaled",
+        dry_run=dry_run,
+        subresource="scale",
+    )
+    started = time.monotonic()
+    deadline = started + session.settings.scale_wait_seconds
+    settled, ready = _statefulset_settled(before, replicas)
+    while not dry_run:
+        current = await session.get(info, name, ns)
+        settled, ready = _statefulset_settled(current, replicas)
+        await ctx.report_progress(ready, replicas or 1, f"{ready}/{replicas} replicas ready")
+        if settled or not wait or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.5)
+    waited = round(time.monotonic() - started, 2)
+    if dry_run:
+        message = f"Dry run: would scale StatefulSet {name} from {previous} to {replicas}. Nothing was changed."
+    elif settled:
+        message = f"Scaled StatefulSet {name} from {previous} to {replicas}; all {replicas} ready after {waited}s."
+    elif not wait:
+        message = f"Scaled StatefulSet {name} from {previous} to {replicas}; not waiting ({ready} ready now)."
+    else:
+        message = (
+            f"Scaled StatefulSet {name} from {previous} to {replicas}, but only {ready} ready after {waited}s. "
+            "Pods start in order, so one stuck pod blocks the rest: check get_pods and describe_object."
+        )
+    return StatefulSetScaleResult(
+        name=name,
+        namespace=ns,
+        previous_replicas=previous,
+        replicas=replicas,
+        ready_replicas=ready,
+        dry_run=dry_run,
+        settled=settled and not dry_run,
+        waited_seconds=waited,
+        message=message,
+    )
