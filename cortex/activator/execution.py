@@ -98,7 +98,7 @@ class ToolExecutor:
             result = await self._client.call_tool_mcp(tool, arguments, timeout=self.timeout_seconds)
         except Exception as exc:
             return ExecutionResult(tool, False, error=f"calling {tool} on {self.target} failed: {exc}")
-        if getattr(result, "isError", False) or getattr(result, "is_error", False):
+        if getattr(result, "is_error", False):
             texts = [getattr(block, "text", "") for block in result.content or []]
             return ExecutionResult(tool, False, error="\n".join(t for t in texts if t) or "tool failed")
         return ExecutionResult(tool, True, data=_content_of(result))

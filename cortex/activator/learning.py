@@ -72,7 +72,7 @@ class RouteMemory:
 
             try:
                 if self.url:
-                    self._client = QdrantClient(url=self.url, timeout=5)
+                    self._client = QdrantClient(url=self.url, timeout=5, check_compatibility=False)
                 elif self.path:
                     self.path.mkdir(parents=True, exist_ok=True)
                     self._client = QdrantClient(path=str(self.path), force_disable_check_same_thread=True)

@@ -146,10 +146,13 @@ class Activator:
 
     async def _scale_through_mcp(self, name: str, namespace: str, replicas: int) -> str | None:
         assert self.executor is not None
+        arguments: dict[str, Any] = {"name": name, "namespace": namespace, "replicas": replicas}
+        spec = self.catalog.get("scale_deployment")
+        if spec is not None and "wait" in spec.parameters:
+            # The waker polls the model server itself; waiting on the rollout here would only add latency.
+            arguments["wait"] = False
         with self.metrics.holding("executor"):
-            result = await self.executor.call(
-                "scale_deployment", {"name": name, "namespace": namespace, "replicas": replicas}
-            )
+            result = await self.executor.call("scale_deployment", arguments)
         return None if result.ok else result.error
 
     async def route(self, query: str, namespace: str | None = None) -> RouteDecision:

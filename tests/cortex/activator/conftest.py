@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +133,14 @@ def offline_settings(**overrides: Any) -> ActivatorSettings:
         return ActivatorSettings(**base)
     finally:
         os.environ.update(saved)
+
+
+SettingsFactory = Callable[..., ActivatorSettings]
+
+
+@pytest.fixture(scope="session")
+def make_settings() -> SettingsFactory:
+    return offline_settings
 
 
 @pytest.fixture(scope="session")
