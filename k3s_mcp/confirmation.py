@@ -200,12 +200,17 @@ class ConfirmationMiddleware(Middleware):
             return await call_next(context)
         described = _describe_call(facts, arguments)
         if _supports_elicitation(context.fastmcp_context):
-            answer = await context.fastmcp_context.elicit(
-                f"Run {described}? It needs confirmation because {reason}.", response_type=["run", "cancel"]
-            )
-            if isinstance(answer, AcceptedElicitation) and answer.data == "run":
-                return await call_next(context)
-            raise ToolError(f"Not run: {described} was not confirmed ({answer.action}). Nothing was changed.")
+            try:
+                answer = await context.fastmcp_context.elicit(
+                    f"Run {described}? It needs confirmation because {reason}.", response_type=["run", "cancel"]
+                )
+            except ToolError as error:
+                # 2026-07-28 connections have no server-initiated requests: fall back to confirm=true.
+                log.debug("Elicitation unavailable, asking for confirm=true instead: %s", error)
+            else:
+                if isinstance(answer, AcceptedElicitation) and answer.data == "run":
+                    return await call_next(context)
+                raise ToolError(f"Not run: {described} was not confirmed ({answer.action}). Nothing was changed.")
         raise ToolError(
             f"Needs confirmation: {described} was NOT run because {reason}. "
             "Nothing was changed. To run it, call the same tool again with the same arguments and confirm=true."
