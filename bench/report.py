@@ -1,0 +1,287 @@
+"""The Markdown report and PNG plots of one benchmark run, every figure also as a ratio to the best contender."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # the backend must be chosen before pyplot loads
+
+ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
+OURS = "k3s-mcp"
+
+Getter = Callable[[dict[str, Any]], float | None]
+
+
+def _ok(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in document["peers"] if p["status"] == "ok"]
+
+
+def ratios(values: dict[str, float | None], *, higher_is_better: bool = False) -> dict[str, float | None]:
+    """Each value as a multiple of the best one: 1.0 is the best, 2.0 twice as slow, large or few."""
+    present = {k: v for k, v in values.items() if v is not None and v > 0}
+    if not present:
+        return {k: None for k in values}
+    best = max(present.values()) if higher_is_better else min(present.values())
+    out: dict[str, float | None] = {}
+    for key, value in values.items():
+        if value is None or value <= 0:
+            out[key] = None
+        else:
+            out[key] = best / value if higher_is_better else value / best
+    return out
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.{digits}f}"
+
+
+def _cell(value: float | None, ratio: float | None, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    shown = f"{_fmt(value, digits)}{unit}"
+    if ratio is None:
+        return shown
+    return f"**{shown}** (1.0×)" if abs(ratio - 1.0) < 1e-9 else f"{shown} ({ratio:.1f}×)"
+
+
+def _metric(peers: list[dict[str, Any]], get: Getter) -> dict[str, float | None]:
+    return {p["key"]: get(p) for p in peers}
+
+
+def _op(name: str, field: str) -> Getter:
+    def get(peer: dict[str, Any]) -> float | None:
+        op = peer["operations"].get(name)
+        value = op.get(field) if op else None
+        return float(value) if value is not None else None
+
+    return get
+
+
+def _calls_per_s(level: str) -> Getter:
+    def get(peer: dict[str, Any]) -> float | None:
+        value = (peer["throughput"].get(level) or {}).get("calls_per_s")
+        return float(value) if value is not None else None
+
+    return get
+
+
+def _bar_plot(
+    path: Path, title: str, unit: str, series: dict[str, dict[str, float | None]], *, higher_is_better: bool = False
+) -> None:
+    """Grouped bars (one group per series entry), each bar labelled with its ratio to the group's best."""
+    groups = list(series)
+    keys = sorted({k for values in series.values() for k in values}, key=lambda k: (k != OURS, k))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(groups) * max(1, len(keys)) / 2), 4.2))
+    width = 0.8 / max(1, len(keys))
+    for index, key in enumerate(keys):
+        xs, heights, labels = [], [], []
+        for g, group in enumerate(groups):
+            value = series[group].get(key)
+            if value is None:
+                continue
+            ratio = ratios(series[group], higher_is_better=higher_is_better)[key]
+            xs.append(g + (index - (len(keys) - 1) / 2) * width)
+            heights.append(value)
+            labels.append(f"{ratio:.1f}×" if ratio is not None else "")
+        bars = ax.bar(xs, heights, width, label=key)
+        for bar, label in zip(bars, labels, strict=True):
+            ax.annotate(
+                label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=7
+            )
+    ax.set_xticks(range(len(groups)), groups, fontsize=8)
+    ax.set_ylabel(unit)
+    values = [v for s in series.values() for v in s.values() if v]
+    if values and max(values) / max(min(values), 1e-9) > 50:
+        ax.set_yscale("log")
+    ax.set_title(f"{title}\n(labels: ratio to the best, 1.0× = best)", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> Path:
+    """Write ``<date>.md`` (and, with ``plots``, ``<date>-*.png``) into ``out``; return the Markdown path."""
+    date = document["date"]
+    peers = _ok(document)
+    lines: list[str] = [
+        f"# Benchmarks, {date}",
+        "",
+        f"Machine: {document['machine']['cpus']} CPUs, Python {document['machine']['python']}, "
+        f"{document['machine']['system']}. Whole run: {document['duration_s']:.0f} s. "
+        f"{'Quick mode (tiny workload). ' if document['quick'] else ''}"
+        "Every MCP server is driven by the same `fastmcp.Client` over stdio; kubectl runs as one process per call. "
+        "A figure in parentheses is the ratio to the best contender for that column (1.0× = best; "
+        "for throughput, best ÷ value). "
+        f"Cluster: a local kube-apiserver 1.37 with KWOK nodes; {document['workload'].get('pods_total_running')} "
+        f"pods Running across all namespaces during the run, {document['workload'].get('pods_in_namespace')} "
+        "in the namespaced-list namespace.",
+        "",
+        "## Contenders",
+        "",
+        "| contender | language | version | status | tools | tools/list tokens |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    for p in document["peers"]:
+        status = p["status"] if p["status"] == "ok" else f"{p['status']}: {str(p['error'])[:160]}"
+        lines.append(
+            f"| {p['title']} | {p['language']} | {p['version']} | {status} | {_fmt(p['tools'], 0)} "
+            f"| {_fmt(p['schema_tokens'], 0)} |"
+        )
+    lines += ["", f"Tokens are counted with {document['tokenizer']}.", ""]
+
+    mcp = [p for p in peers if p["tools"] is not None]
+    cold = _metric(mcp, lambda p: p["cold_start_ms_median"])
+    schema = _metric(mcp, lambda p: p["schema_tokens"])
+    rss = _metric(peers, lambda p: p["rss_after_mb"] or None)
+    rss_peak = _metric(peers, lambda p: p["rss_peak_mb"])
+    cold_r, schema_r, rss_r, peak_r = ratios(cold), ratios(schema), ratios(rss), ratios(rss_peak)
+    lines += [
+        "## Start-up, schema and memory",
+        "",
+        "Cold start is process start to the first `tools/list` answer (median of the starts). RSS is the server's "
+        "process tree after the run (kubectl: the peak of one process).",
+        "",
+        "| contender | cold start ms | tools/list tokens | RSS after run MB | RSS peak MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for p in peers:
+        k = p["key"]
+        lines.append(
+            f"| {p['title']} | {_cell(cold.get(k), cold_r.get(k), digits=0)} "
+            f"| {_cell(schema.get(k), schema_r.get(k), digits=0)} "
+            f"| {_cell(rss.get(k), rss_r.get(k))} | {_cell(rss_peak.get(k), peak_r.get(k))} |"
+        )
+
+    lines += ["", "## Latency per operation (ms, p50 / p99)", ""]
+    ops = list(document["operations"])
+    lines += ["| contender | " + " | ".join(ops) + " |", "|---|" + "---:|" * len(ops)]
+    p50 = {op: _metric(peers, _op(op, "p50_ms")) for op in ops}
+    p99 = {op: _metric(peers, _op(op, "p99_ms")) for op in ops}
+    for p in peers:
+        k = p["key"]
+        cells = []
+        for op in ops:
+            r50, r99 = ratios(p50[op])[k], ratios(p99[op])[k]
+            entry = p["operations"].get(op) or {}
+            error = " ⚠" + str(entry.get("errors")) + " errors" if entry.get("errors") else ""
+            cells.append(f"{_cell(p50[op][k], r50)} / {_cell(p99[op][k], r99)}{error}")
+        lines.append(f"| {p['title']} | " + " | ".join(cells) + " |")
+    calls = document["settings"]["calls_per_operation"]
+    lines += ["", f"{calls} sequential calls per operation (p99 of so few samples is the slowest call).", ""]
+
+    lines += ["## Throughput (calls/s on one session, `list_pods_namespace`)", ""]
+    levels = [str(level) for level in document["settings"]["concurrency_levels"]]
+    lines += [
+        "| contender | " + " | ".join(f"{lv} concurrent" for lv in levels) + " |",
+        "|---|" + "---:|" * len(levels),
+    ]
+    tput = {lv: _metric(peers, _calls_per_s(lv)) for lv in levels}
+    for p in peers:
+        k = p["key"]
+        cells = []
+        for lv in levels:
+            entry = p["throughput"].get(lv) or {}
+            error = f" ⚠{entry['errors']} errors" if entry.get("errors") else ""
+            cells.append(_cell(tput[lv][k], ratios(tput[lv], higher_is_better=True)[k]) + error)
+        lines.append(f"| {p['title']} | " + " | ".join(cells) + " |")
+
+    lines += ["", "## Response size (bytes of text a model reads / tokens)", ""]
+    lines += ["| contender | " + " | ".join(ops) + " |", "|---|" + "---:|" * len(ops)]
+    size = {op: _metric(peers, _op(op, "text_bytes")) for op in ops}
+    toks = {op: _metric(peers, _op(op, "tokens")) for op in ops}
+    for p in peers:
+        k = p["key"]
+        cells = [
+            f"{_cell(size[op][k], ratios(size[op])[k], digits=0)} / {_cell(toks[op][k], ratios(toks[op])[k], digits=0)}"
+            for op in ops
+        ]
+        lines.append(f"| {p['title']} | " + " | ".join(cells) + " |")
+
+    lines += ["", "## Operation mapping", "", "| contender | operation | call |", "|---|---|---|"]
+    for p in peers:
+        for op, entry in p["operations"].items():
+            lines.append(f"| {p['title']} | {op} | `{entry['call']}` |")
+
+    lines += ["", "## Cortex activator", ""]
+    activator = document.get("activator") or {}
+    if activator.get("status") == "ok":
+        lines += ["```json", _json_block(activator["results"]), "```"]
+    else:
+        lines.append(f"Not measured: {activator.get('status')}: {activator.get('error', '')}")
+
+    slower = _where_ours_trails(
+        peers, {"cold start": cold, "tools/list tokens": schema, "RSS after run": rss}, p50, toks, tput
+    )
+    lines += ["", "## Where ours is not the best", ""]
+    lines += [f"- {item}" for item in slower] or ["- Nowhere in this run."]
+    if ANALYSIS.exists():
+        lines += ["", ANALYSIS.read_text().strip()]
+
+    if plots and peers:
+        lines += ["", "## Plots", ""]
+        plot_specs = [
+            ("latency-p50", "Latency p50 per operation", "ms", {op: p50[op] for op in ops}, False),
+            ("throughput", "Throughput on one session", "calls/s", tput, True),
+            ("response-tokens", "Response tokens", "tokens", {op: toks[op] for op in ops}, False),
+            (
+                "startup-memory",
+                "Cold start (ms) and RSS after run (MB)",
+                "ms / MB",
+                {"cold start ms": cold, "RSS MB": rss},
+                False,
+            ),
+        ]
+        for name, title, unit, series, higher in plot_specs:
+            png = out / f"{date}-{name}.png"
+            _bar_plot(png, title, unit, series, higher_is_better=higher)
+            lines.append(f"![{title}]({png.name})")
+    path = out / f"{date}.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _json_block(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2)[:6000]
+
+
+def _where_ours_trails(
+    peers: list[dict[str, Any]],
+    singles: dict[str, dict[str, float | None]],
+    p50: dict[str, dict[str, float | None]],
+    toks: dict[str, dict[str, float | None]],
+    tput: dict[str, dict[str, float | None]],
+) -> list[str]:
+    """Each column where our value is more than 10 % behind the best, with the leader named."""
+    titles = {p["key"]: p["title"] for p in peers}
+    found: list[str] = []
+
+    def check(label: str, values: dict[str, float | None], higher: bool = False) -> None:
+        r = ratios(values, higher_is_better=higher).get(OURS)
+        if r is not None and r > 1.1:
+            best = min(
+                (k for k, v in ratios(values, higher_is_better=higher).items() if v),
+                key=lambda k: ratios(values, higher_is_better=higher)[k] or 0,
+            )
+            found.append(f"{label}: ours {_fmt(values[OURS])} vs {titles[best]} {_fmt(values[best])} ({r:.1f}×)")
+
+    for label, values in singles.items():
+        check(label, values)
+    for op, values in p50.items():
+        check(f"{op} p50 ms", values)
+    for op, values in toks.items():
+        check(f"{op} tokens", values)
+    for level, values in tput.items():
+        check(f"throughput at {level} concurrent", values, higher=True)
+    return found
