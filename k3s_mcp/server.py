@@ -34,6 +34,7 @@ from k3s_mcp.tools.cluster import cluster
 from k3s_mcp.tools.config import config
 from k3s_mcp.tools.contexts import contexts
 from k3s_mcp.tools.deployments import deployments
+from k3s_mcp.tools.helm import helm
 from k3s_mcp.tools.inspection import inspection
 from k3s_mcp.tools.jobs import jobs
 from k3s_mcp.tools.keda import keda
@@ -48,7 +49,7 @@ from k3s_mcp.tools.workloads import workloads
 
 log = logging.getLogger(__name__)
 
-TOOL_SERVERS: list[FastMCP[Any]] = [pods, deployments, cluster, manifests, contexts, keda]
+TOOL_SERVERS: list[FastMCP[Any]] = [pods, deployments, cluster, manifests, contexts, keda, helm]
 # Roadmap areas: config, storage, networking, batch, workloads, autoscaling, inspection, generic, metrics.
 TOOL_SERVERS += [config, storage, networking, jobs, workloads, rollouts, autoscaling, inspection, resources, metrics]
 
