@@ -267,6 +267,13 @@ _NOT_NAMES = frozenset(
         "k3s",
         "use",
         "uses",
+        "why",
+        "crashlooping",
+        "crashing",
+        "failing",
+        "keeps",
+        "wrong",
+        "broken",
         "stuck",
         "healthy",
         "broken",
@@ -504,6 +511,9 @@ def extract_object_name(text: str, hints: set[str], exclude: set[str]) -> str | 
                     return follow
                 if follow not in {"named", "called", "the"}:
                     break
+    if hints:
+        # The tool's own kind is not named ("why is pod web-1 failing" for a deployment tool): any kind will do.
+        return extract_object_name(text, set(), exclude)
     for token in tokens:
         if usable(token) and token not in all_kinds:
             return token

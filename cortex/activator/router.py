@@ -63,6 +63,21 @@ class Router:
         escalations.append(f"{tier.value}: {reason}")
         self.metrics.escalations.labels(tier=tier.value, reason=kind).inc()
 
+    def _needs_confirmation(self, tier: Tier, answer: TierAnswer | None) -> bool:
+        """Destructive tools always; any change a model chose (tiers 3-4) too, since models misroute."""
+        if answer is None or answer.refuse or answer.tool is None:
+            return False
+        tools = [step.tool for step in answer.plan] or [answer.tool]
+        for name in tools:
+            spec = self.catalog.get(name)
+            if spec is None:
+                continue
+            if spec.destructive or self.keyword.requires_confirmation(name):
+                return True
+            if tier in (Tier.CLASSIFIER, Tier.REASONING) and not spec.read_only:
+                return True
+        return False
+
     def _accept(self, answer: TierAnswer | None) -> bool:
         if answer is None:
             return False
@@ -116,9 +131,7 @@ class Router:
                 confidence=round(answer.confidence, 4) if answer else 0.0,
                 complexity=complexity.score,
                 mode=complexity.mode,
-                requires_confirmation=bool(
-                    spec is not None and (spec.destructive or self.keyword.requires_confirmation(spec.name))
-                ),
+                requires_confirmation=self._needs_confirmation(tier, answer),
                 plan=answer.plan if answer else [],
                 missing_arguments=missing_required(spec, arguments) if spec else [],
                 escalations=escalations,

@@ -28,22 +28,31 @@ def merge_arguments(query: str, spec: ToolSpec, proposed: Any) -> dict[str, Any]
     return arguments
 
 
-def route_schema(catalog: ToolCatalog) -> dict[str, Any]:
-    """JSON schema of the classifier's answer: a tool name from the catalog (or none) and its arguments."""
+def argument_properties(catalog: ToolCatalog) -> dict[str, Any]:
+    """Every argument a model may propose, typed; strings are short name-like tokens so it cannot ramble."""
     properties: dict[str, Any] = {}
     for spec in catalog:
         for name in spec.parameters:
             kind = spec.parameter_kind(name)
-            if kind in {"string", "integer"} and name not in {"continue_token", "limit", *PROTECTED_ARGUMENTS}:
-                properties.setdefault(name, {"type": kind})
+            if name in {"continue_token", "limit", *PROTECTED_ARGUMENTS}:
+                continue
+            if kind == "string":
+                properties.setdefault(name, {"type": "string", "pattern": "^[a-z0-9][a-z0-9=,/-]{0,62}$"})
+            elif kind == "integer":
+                properties.setdefault(name, {"type": "integer", "minimum": 0, "maximum": 100000})
+    return {"type": "object", "properties": properties, "additionalProperties": False, "maxProperties": 4}
+
+
+def route_schema(catalog: ToolCatalog) -> dict[str, Any]:
+    """JSON schema of the classifier's answer: a tool name from the catalog (or none) and its arguments."""
     return {
         "type": "object",
         "properties": {
             "tool": {"type": "string", "enum": [*catalog.names(), NONE_CHOICE]},
-            "arguments": {"type": "object", "properties": properties, "additionalProperties": False},
             "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "arguments": argument_properties(catalog),
         },
-        "required": ["tool", "arguments", "confidence"],
+        "required": ["tool", "confidence"],
         "additionalProperties": False,
     }
 
@@ -54,7 +63,7 @@ def system_prompt(catalog: ToolCatalog) -> str:
         "Tools:",
         *(f"- {spec.name}: {spec.summary()}" for spec in catalog),
         f"- {NONE_CHOICE}: the request is not a cluster operation, or you are unsure.",
-        "Answer with JSON: tool, arguments taken from the request, confidence from 0 to 1.",
+        "Answer with JSON: tool, confidence from 0 to 1, and only the arguments the request states.",
     ]
     return "\n".join(lines)
 

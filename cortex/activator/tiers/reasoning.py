@@ -7,7 +7,7 @@ from typing import Any
 
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import PlanStep, TierAnswer
-from cortex.activator.tiers.classifier import merge_arguments
+from cortex.activator.tiers.classifier import argument_properties, merge_arguments
 from cortex.activator.tiers.model_endpoint import ChatEndpoint, ModelOutputError, parse_json_object
 
 SYSTEM = (
@@ -29,6 +29,31 @@ def function_definitions(catalog: ToolCatalog) -> list[dict[str, Any]]:
     ]
 
 
+def plan_schema(catalog: ToolCatalog, max_steps: int) -> dict[str, Any]:
+    """The JSON plan a model answers with when its chat template cannot emit native function calls."""
+    return {
+        "type": "object",
+        "properties": {
+            "plan": {
+                "type": "array",
+                "minItems": 0,
+                "maxItems": max_steps,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "tool": {"type": "string", "enum": catalog.names()},
+                        "arguments": argument_properties(catalog),
+                    },
+                    "required": ["tool", "arguments"],
+                    "additionalProperties": False,
+                },
+            }
+        },
+        "required": ["plan"],
+        "additionalProperties": False,
+    }
+
+
 def _raw_steps(message: dict[str, Any]) -> list[tuple[Any, Any]]:
     calls = message.get("tool_calls") or []
     if calls:
@@ -48,7 +73,10 @@ def _raw_steps(message: dict[str, Any]) -> list[tuple[Any, Any]]:
         raise ModelOutputError("reasoning model returned neither function calls nor text")
     data = parse_json_object(content)
     if isinstance(data.get("plan"), list):
-        return [(step.get("tool"), step.get("arguments")) for step in data["plan"] if isinstance(step, dict)]
+        steps = [(step.get("tool"), step.get("arguments")) for step in data["plan"] if isinstance(step, dict)]
+        if not steps:
+            raise ModelOutputError("reasoning model returned an empty plan")
+        return steps
     if "tool" in data or "name" in data:
         return [(data.get("tool") or data.get("name"), data.get("arguments") or data.get("parameters"))]
     raise ModelOutputError(f"reasoning output has no plan: {content[:160]!r}")
@@ -63,6 +91,7 @@ class ReasoningTier:
         self.catalog = catalog
         self.max_steps = max_steps
         self.functions = function_definitions(catalog)
+        self.schema = plan_schema(catalog, max_steps)
 
     async def answer(self, query: str) -> TierAnswer:
         message = await self.endpoint.chat(
@@ -72,6 +101,8 @@ class ReasoningTier:
             ],
             max_tokens=self.max_tokens,
             tools=self.functions,
+            # Models with a tool-calling template answer with tool_calls; others are held to the JSON plan.
+            response_format={"type": "json_schema", "json_schema": {"name": "plan", "schema": self.schema}},
         )
         steps: list[PlanStep] = []
         unknown: list[str] = []
@@ -80,7 +111,9 @@ class ReasoningTier:
             if spec is None:
                 unknown.append(str(name))
                 continue
-            steps.append(PlanStep(tool=spec.name, arguments=merge_arguments(query, spec, arguments)))
+            step = PlanStep(tool=spec.name, arguments=merge_arguments(query, spec, arguments))
+            if step not in steps:
+                steps.append(step)
         if not steps:
             raise ModelOutputError(f"reasoning plan names no known tool (got {unknown or 'nothing'})")
         first = steps[0]
