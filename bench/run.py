@@ -54,6 +54,7 @@ def _settings(args: argparse.Namespace) -> BenchSettings:
             rounds_per_level=1,
             pods_in_namespace=5,
             pods_total=5,
+            namespace_prefix="bench-quick",
         )
     if args.calls:
         overrides["calls_per_operation"] = args.calls
@@ -104,18 +105,18 @@ async def _measure_all(
             results.append(PeerResult(peer.key, peer.title, peer.language, peer.version, "unavailable", str(error)))
     env = peer_environment(kubeconfig)
     workload = Workload(Path(kubeconfig), settings, [p.key for p in peers])
-    log("creating the workload (bench namespaces, deployments, pods) ...")
-    started = time.monotonic()
-    targets = workload.create(wide=wide)
-    workload_info = {
-        "seconds_to_running": round(time.monotonic() - started, 1),
-        "pods_in_namespace": targets.pods_in_namespace,
-        "pods_total_running": targets.pods_total,
-    }
-    log(f"workload ready: {workload_info}")
     log_dir = settings.cache_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     try:
+        log("creating the workload (bench nodes, namespaces, deployments, pods) ...")
+        started = time.monotonic()
+        targets = workload.create(wide=wide)
+        workload_info = {
+            "seconds_to_running": round(time.monotonic() - started, 1),
+            "pods_in_namespace": targets.pods_in_namespace,
+            "pods_total_running": targets.pods_total,
+        }
+        log(f"workload ready: {workload_info}")
         for peer in peers:
             if peer.key not in commands:
                 continue

@@ -35,6 +35,9 @@ class BenchSettings(BaseSettings):
     pods_total: int = Field(default=1000, ge=1, description="Bench pods across namespaces for the wide list.")
     wide_namespaces: int = Field(default=4, ge=1, description="Extra namespaces the wide-list pods spread over.")
     workload_timeout_seconds: float = Field(default=300.0, gt=0, description="Waiting for the pods to run.")
+    namespace_prefix: str = Field(
+        default="bench", pattern=r"^[a-z][a-z0-9-]{0,30}$", description="Prefix of the namespaces the run creates."
+    )
     activator_timeout_seconds: float = Field(default=300.0, gt=0, description="The activator benchmark run.")
 
     go_server_package: str = "kubernetes-mcp-server-linux-amd64"

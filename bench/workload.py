@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.settings import BenchSettings
-from tests.cluster.cluster import ClusterAPI
+from tests.cluster.cluster import ClusterAPI, node_object
 
 NAMESPACE_LABEL = "k3s-mcp/bench"
-PREFIX = "bench-"
+# The cluster's own nodes hold 110 pods each, too few for the wide list: the run adds KWOK nodes of its own,
+# tainted so that only the bench's pods (which tolerate the taint and select these nodes) land on them.
+BENCH_NODE_TAINT = {"key": "k3s-mcp/bench", "value": "true", "effect": "NoSchedule"}
+PODS_PER_BENCH_NODE = 400
 IMAGE = "registry.k8s.io/pause:3.10"
 
 
@@ -79,7 +82,7 @@ spec:
 """
 
 
-def _deployment(name: str, namespace: str, replicas: int) -> dict[str, Any]:
+def _deployment(name: str, namespace: str, replicas: int, prefix: str) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -89,7 +92,11 @@ def _deployment(name: str, namespace: str, replicas: int) -> dict[str, Any]:
             "selector": {"matchLabels": {"app": name}},
             "template": {
                 "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": IMAGE}]},
+                "spec": {
+                    "containers": [{"name": "app", "image": IMAGE}],
+                    "nodeSelector": {NAMESPACE_LABEL: prefix},
+                    "tolerations": [{**BENCH_NODE_TAINT, "operator": "Equal"}],
+                },
             },
         },
     }
@@ -102,9 +109,10 @@ class Workload:
         self.api = ClusterAPI.from_kubeconfig(kubeconfig)
         self.settings = settings
         self.peer_keys = peer_keys
-        self.namespace = f"{PREFIX}fifty"
-        self.ops_namespace = f"{PREFIX}ops"
-        self.wide_namespaces = [f"{PREFIX}wide-{n}" for n in range(settings.wide_namespaces)]
+        prefix = settings.namespace_prefix
+        self.namespace = f"{prefix}-fifty"
+        self.ops_namespace = f"{prefix}-ops"
+        self.wide_namespaces = [f"{prefix}-wide-{n}" for n in range(settings.wide_namespaces)]
 
     def _request(self, method: str, path: str, body: Any = None, timeout: float = 30.0) -> Any:
         status, answer = self.api.request(method, path, body, timeout=timeout)
@@ -128,6 +136,20 @@ class Workload:
                 raise WorkloadError(f"namespace {name} got no default ServiceAccount within 30 s")
             time.sleep(0.1)
 
+    def _node_names(self) -> list[str]:
+        s = self.settings
+        needed = s.pods_total + s.pods_in_namespace + 4 * len(self.peer_keys)
+        return [f"{s.namespace_prefix}-node-{n}" for n in range(-(-needed // PODS_PER_BENCH_NODE))]
+
+    def _create_nodes(self) -> None:
+        for index, name in enumerate(self._node_names()):
+            node = node_object(name, index + 1)
+            node["metadata"]["labels"][NAMESPACE_LABEL] = self.settings.namespace_prefix
+            node["spec"] = {"taints": [BENCH_NODE_TAINT]}
+            for field in ("allocatable", "capacity"):
+                node["status"][field]["pods"] = str(PODS_PER_BENCH_NODE)
+            self.api.apply(f"/api/v1/nodes/{name}", node)
+
     def _apply(self, obj: dict[str, Any]) -> None:
         meta = obj["metadata"]
         self.api.apply(f"/apis/apps/v1/namespaces/{meta['namespace']}/deployments/{meta['name']}", obj)
@@ -141,7 +163,9 @@ class Workload:
         """Wait (bounded) until an earlier run's bench namespaces are gone, so their names can be reused."""
         deadline = time.monotonic() + self.settings.workload_timeout_seconds
         while True:
-            answer = self._request("GET", f"/api/v1/namespaces?labelSelector={NAMESPACE_LABEL}%3Dtrue")
+            answer = self._request(
+                "GET", f"/api/v1/namespaces?labelSelector={NAMESPACE_LABEL}%3D{self.settings.namespace_prefix}"
+            )
             if not answer.get("items"):
                 return
             if time.monotonic() > deadline:
@@ -155,16 +179,17 @@ class Workload:
         for name in [self.namespace, self.ops_namespace, *(self.wide_namespaces if wide else [])]:
             self._create_namespace(name)
         s = self.settings
-        self._apply(_deployment("fifty", self.namespace, s.pods_in_namespace))
+        self._create_nodes()
+        self._apply(_deployment("fifty", self.namespace, s.pods_in_namespace, s.namespace_prefix))
         for key in self.peer_keys:
-            self._apply(_deployment(f"scale-{key}"[:63], self.ops_namespace, 1))
+            self._apply(_deployment(f"scale-{key}"[:63], self.ops_namespace, 1, s.namespace_prefix))
         expected = s.pods_in_namespace
         if wide:
             remaining = max(s.pods_total - s.pods_in_namespace, 0)
             share, extra = divmod(remaining, len(self.wide_namespaces))
             for index, name in enumerate(self.wide_namespaces):
                 replicas = share + (1 if index < extra else 0)
-                self._apply(_deployment("wide", name, replicas))
+                self._apply(_deployment("wide", name, replicas, s.namespace_prefix))
             expected += remaining
         deadline = time.monotonic() + s.workload_timeout_seconds
         while True:
@@ -191,3 +216,6 @@ class Workload:
         """Delete the bench namespaces (the namespace controller removes their contents in the background)."""
         for name in [self.namespace, self.ops_namespace, *self.wide_namespaces]:
             self.api.request("DELETE", f"/api/v1/namespaces/{name}")
+        # Pods left on a deleted node are removed by the pod garbage collector, which also speeds the cleanup.
+        for name in self._node_names():
+            self.api.request("DELETE", f"/api/v1/nodes/{name}")
