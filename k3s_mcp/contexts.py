@@ -134,9 +134,12 @@ class ContextSessions:
         if self._active_name is not None:
             return self._active_name
         try:
-            return (await self.contexts()).current
+            current = (await self.contexts()).current
         except ToolError:
             return None
+        # The active session loaded this context at start-up and keeps it, whatever the file says later.
+        self._active_name = current
+        return current
 
     async def _known(self, name: str) -> KubeconfigContexts:
         available = await self.contexts()
