@@ -268,6 +268,7 @@ _NOT_NAMES = frozenset(
         "use",
         "uses",
         "why",
+        "scheduled",
         "crashlooping",
         "crashing",
         "failing",
@@ -411,6 +412,20 @@ def extract_namespace(text: str) -> str | None:
     return None
 
 
+_NAMESPACE_CLAUSES = re.compile(
+    rf"\s*(?:(?:-n|--namespace)[ =]{NAME}|\b(?:in|from|within|inside)\s+(?:the\s+)?(?:namespace\s+)?"
+    rf"{NAME}\s+(?:namespace|ns)\b|\bnamespace[ :=]+{NAME}|\b(?:in|within|inside)\s+"
+    rf"(?!the\b|a\b|my\b|all\b|every\b|last\b|pod\b|container\b){NAME}\s*[?.!]*$)",
+    re.IGNORECASE,
+)
+
+
+def without_namespace(text: str) -> str:
+    """The request without its namespace clause, so "list secrets in payments" reads like "list secrets"."""
+    stripped = _NAMESPACE_CLAUSES.sub("", text).strip()
+    return stripped or text
+
+
 def extract_replicas(text: str) -> int | None:
     for pattern in _REPLICA_PATTERNS:
         match = pattern.search(text)
@@ -536,7 +551,7 @@ _BY_PARAMETER: dict[str, Extractor] = {
     "container": lambda text: m.group(1) if (m := _CONTAINER.search(text)) else None,
 }
 
-_NAME_PARAMETERS = {"name", "pod_name", "deployment_name", "release", "release_name"}
+_NAME_PARAMETERS = {"name", "pod_name", "deployment_name", "release", "release_name", "cronjob"}
 
 
 def extract_arguments(text: str, tool: ToolSpec, given: dict[str, Any] | None = None) -> dict[str, Any]:

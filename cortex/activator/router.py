@@ -92,6 +92,7 @@ class Router:
         layer: Layer | None,
         query: str,
         escalations: list[str],
+        hints: list[str],
     ) -> TierAnswer | None:
         """Run a model tier; a timeout, outage or malformed answer escalates. LayerWaking propagates (503)."""
         started = time.perf_counter()
@@ -99,7 +100,7 @@ class Router:
             with self.metrics.holding(tier.value):
                 if layer is not None and self.waker is not None:
                     await self.waker.ensure_awake(layer)
-                return await runner.answer(query)
+                return await runner.answer(query, hints)
         except ModelTimeout as exc:
             self._escalate(tier, str(exc), escalations, "timeout")
         except ModelUnavailable as exc:
@@ -116,6 +117,8 @@ class Router:
         complexity = score_request(query)
         escalations: list[str] = []
         context = RouteContext()
+        # Tools that similar stored requests went to: the model tiers are offered these first.
+        hints: list[str] = []
 
         def decide(tier: Tier, answer: TierAnswer | None, reason: str = "") -> RouteDecision:
             tool = answer.tool if answer and not answer.refuse else None
@@ -167,6 +170,7 @@ class Router:
                     self._escalate(Tier.SIMILARITY, str(exc), escalations, "unavailable")
                 else:
                     context.vector = result.vector
+                    hints = [hit.route for hit in result.hits if hit.route in self.catalog]
                     if self._accept(result.answer):
                         context.routed_by = result.routed_by
                         self.metrics.latency.labels(tier=Tier.SIMILARITY.value).observe(time.perf_counter() - tick)
@@ -177,7 +181,7 @@ class Router:
 
             if self.classifier is not None:
                 answer = await self._model_tier(
-                    Tier.CLASSIFIER, self.classifier, self.classifier_layer, query, escalations
+                    Tier.CLASSIFIER, self.classifier, self.classifier_layer, query, escalations, hints
                 )
                 if self._accept(answer):
                     return decide(Tier.CLASSIFIER, answer), context
@@ -190,7 +194,9 @@ class Router:
                     )
 
         if self.reasoning is not None:
-            answer = await self._model_tier(Tier.REASONING, self.reasoning, self.reasoning_layer, query, escalations)
+            answer = await self._model_tier(
+                Tier.REASONING, self.reasoning, self.reasoning_layer, query, escalations, hints
+            )
             if self._accept(answer):
                 return decide(Tier.REASONING, answer), context
         elif needs_plan:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from cortex.activator.arguments import without_namespace
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import Mode, PlanStep, RouteDecision
 from cortex.activator.embedding import MiniLMEmbedder
@@ -16,6 +17,7 @@ from cortex.activator.learning import MemoryUnavailable, RouteMemory
 from cortex.activator.metrics import ActivatorMetrics
 from cortex.activator.router import Router
 from cortex.activator.settings import ActivatorSettings
+from cortex.activator.shortlist import ToolShortlist
 from cortex.activator.tiers.classifier import ClassifierTier
 from cortex.activator.tiers.keyword import KeywordTier, load_rules
 from cortex.activator.tiers.model_endpoint import ChatEndpoint
@@ -110,15 +112,16 @@ class Activator:
         scaler = self._scale_through_mcp if self.executor is not None else None
         waker = LayerWaker(self.metrics, scaler, s.wake_timeout_seconds, s.retry_after_seconds)
         classifier = classifier_layer = reasoning = reasoning_layer = None
+        shortlist = ToolShortlist(catalog, self.embedder, s.model_tool_limit)
         if s.classifier_url:
             endpoint = ChatEndpoint(s.classifier_url, s.classifier_model, s.classifier_timeout_seconds)
             self.endpoints.append(endpoint)
-            classifier = ClassifierTier(endpoint, catalog)
+            classifier = ClassifierTier(endpoint, catalog, shortlist=shortlist)
             classifier_layer = Layer("classifier", endpoint, s.classifier_deployment, s.layers_namespace)
         if s.reasoning_url:
             endpoint = ChatEndpoint(s.reasoning_url, s.reasoning_model, s.reasoning_timeout_seconds)
             self.endpoints.append(endpoint)
-            reasoning = ReasoningTier(endpoint, catalog, s.reasoning_max_steps)
+            reasoning = ReasoningTier(endpoint, catalog, s.reasoning_max_steps, shortlist=shortlist)
             reasoning_layer = Layer("reasoning", endpoint, s.reasoning_deployment, s.layers_namespace)
         self.router = Router(
             catalog,
@@ -258,7 +261,9 @@ class Activator:
         if not self.similarity_ready or decision.tool is None or decision.plan:
             return
         try:
-            vec = vector if vector is not None else await asyncio.to_thread(self.embedder.embed_one, query)
+            vec = vector
+            if vec is None:
+                vec = await asyncio.to_thread(self.embedder.embed_one, without_namespace(query))
             await asyncio.to_thread(self.memory.record, query, vec, decision.tool, ok, decision.tier.value, routed_by)
         except MemoryUnavailable as exc:
             log.warning("could not record the outcome: %s", exc)
@@ -268,6 +273,6 @@ class Activator:
             raise ValueError(f"unknown tool {request.tool!r}; known tools: {', '.join(self.catalog.names())}")
         if not self.similarity_ready:
             raise MemoryUnavailable("route memory is not available, so feedback cannot be stored")
-        vector = await asyncio.to_thread(self.embedder.embed_one, request.query)
+        vector = await asyncio.to_thread(self.embedder.embed_one, without_namespace(request.query))
         await asyncio.to_thread(self.memory.record, request.query, vector, request.tool, request.success, "feedback")
         return {"recorded": True, "tool": request.tool, "success": request.success}

@@ -57,6 +57,9 @@ class ActivatorSettings(BaseSettings):
     reasoning_model: str = Field(default="reasoning", description="Model name sent to tier 4.")
     reasoning_timeout_seconds: float = Field(default=60.0, description="Timeout of one tier-4 call.")
     reasoning_max_steps: int = Field(default=4, description="Most calls a tier-4 plan may hold.")
+    model_tool_limit: int = Field(
+        default=12, description="Most tools offered to a model tier; larger catalogs are shortlisted per request."
+    )
     confidence_threshold: float = Field(
         default=0.5, description="A tier's answer below this confidence escalates to the next tier."
     )

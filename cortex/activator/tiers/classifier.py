@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from cortex.activator.arguments import coerce_arguments, extract_arguments, grounded
 from cortex.activator.catalog import ToolCatalog, ToolSpec
 from cortex.activator.decision import TierAnswer
+from cortex.activator.shortlist import ToolShortlist
 from cortex.activator.tiers.model_endpoint import ChatEndpoint, ModelOutputError, parse_json_object
 
 NONE_CHOICE = "none"
@@ -71,18 +74,30 @@ def system_prompt(catalog: ToolCatalog) -> str:
 class ClassifierTier:
     """Asks the model once; a malformed answer raises ModelOutputError and the router escalates."""
 
-    def __init__(self, endpoint: ChatEndpoint, catalog: ToolCatalog, max_tokens: int = 96) -> None:
+    def __init__(
+        self,
+        endpoint: ChatEndpoint,
+        catalog: ToolCatalog,
+        max_tokens: int = 96,
+        shortlist: ToolShortlist | None = None,
+    ) -> None:
         self.endpoint = endpoint
-        self.max_tokens = max_tokens
         self.catalog = catalog
-        self.schema = route_schema(catalog)
-        self.prompt = system_prompt(catalog)
+        self.max_tokens = max_tokens
+        self.shortlist = shortlist
 
-    async def answer(self, query: str) -> TierAnswer:
+    def offered(self, query: str, hints: Sequence[str] = ()) -> ToolCatalog:
+        return self.shortlist.select(query, hints) if self.shortlist is not None else self.catalog
+
+    async def answer(self, query: str, hints: Sequence[str] = ()) -> TierAnswer:
+        offered = await asyncio.to_thread(self.offered, query, hints)
         message = await self.endpoint.chat(
-            [{"role": "system", "content": self.prompt}, {"role": "user", "content": query}],
+            [{"role": "system", "content": system_prompt(offered)}, {"role": "user", "content": query}],
             max_tokens=self.max_tokens,
-            response_format={"type": "json_schema", "json_schema": {"name": "route", "schema": self.schema}},
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "route", "schema": route_schema(offered)},
+            },
         )
         data = parse_json_object(str(message.get("content") or ""))
         tool = data.get("tool")
@@ -93,9 +108,9 @@ class ClassifierTier:
         confidence = max(0.0, min(1.0, confidence))
         if tool == NONE_CHOICE:
             return TierAnswer(tool=None, confidence=confidence, refuse=True, reason="classifier: not an operation")
-        spec = self.catalog.get(tool if isinstance(tool, str) else None)
+        spec = offered.get(tool if isinstance(tool, str) else None)
         if spec is None:
-            raise ModelOutputError(f"classifier named a tool that does not exist: {tool!r}")
+            raise ModelOutputError(f"classifier named a tool it was not offered: {tool!r}")
         return TierAnswer(
             tool=spec.name,
             arguments=merge_arguments(query, spec, data.get("arguments")),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import PlanStep, TierAnswer
+from cortex.activator.shortlist import ToolShortlist
 from cortex.activator.tiers.classifier import argument_properties, merge_arguments
 from cortex.activator.tiers.model_endpoint import ChatEndpoint, ModelOutputError, parse_json_object
 
@@ -85,29 +88,40 @@ def _raw_steps(message: dict[str, Any]) -> list[tuple[Any, Any]]:
 class ReasoningTier:
     """Turns function calls (or a JSON plan in the text) into checked plan steps."""
 
-    def __init__(self, endpoint: ChatEndpoint, catalog: ToolCatalog, max_steps: int, max_tokens: int = 192) -> None:
+    def __init__(
+        self,
+        endpoint: ChatEndpoint,
+        catalog: ToolCatalog,
+        max_steps: int,
+        max_tokens: int = 192,
+        shortlist: ToolShortlist | None = None,
+    ) -> None:
         self.endpoint = endpoint
-        self.max_tokens = max_tokens
         self.catalog = catalog
         self.max_steps = max_steps
-        self.functions = function_definitions(catalog)
-        self.schema = plan_schema(catalog, max_steps)
+        self.max_tokens = max_tokens
+        self.shortlist = shortlist
 
-    async def answer(self, query: str) -> TierAnswer:
+    def offered(self, query: str, hints: Sequence[str] = ()) -> ToolCatalog:
+        return self.shortlist.select(query, hints) if self.shortlist is not None else self.catalog
+
+    async def answer(self, query: str, hints: Sequence[str] = ()) -> TierAnswer:
+        offered = await asyncio.to_thread(self.offered, query, hints)
+        schema = plan_schema(offered, self.max_steps)
         message = await self.endpoint.chat(
             [
                 {"role": "system", "content": SYSTEM.format(steps=self.max_steps)},
                 {"role": "user", "content": query},
             ],
             max_tokens=self.max_tokens,
-            tools=self.functions,
+            tools=function_definitions(offered),
             # Models with a tool-calling template answer with tool_calls; others are held to the JSON plan.
-            response_format={"type": "json_schema", "json_schema": {"name": "plan", "schema": self.schema}},
+            response_format={"type": "json_schema", "json_schema": {"name": "plan", "schema": schema}},
         )
         steps: list[PlanStep] = []
         unknown: list[str] = []
         for name, arguments in _raw_steps(message)[: self.max_steps]:
-            spec = self.catalog.get(name if isinstance(name, str) else None)
+            spec = offered.get(name if isinstance(name, str) else None)
             if spec is None:
                 unknown.append(str(name))
                 continue

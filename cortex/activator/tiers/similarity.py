@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cortex.activator.arguments import extract_arguments
+from cortex.activator.arguments import extract_arguments, without_namespace
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import TierAnswer
 from cortex.activator.embedding import MiniLMEmbedder
@@ -60,7 +60,7 @@ class SimilarityTier:
 
     def answer(self, query: str) -> SimilarityResult:
         """Raises MemoryUnavailable / EmbeddingUnavailable when its parts are down; the router escalates."""
-        vector = self.embedder.embed_one(query)
+        vector = self.embedder.embed_one(without_namespace(query))
         hits = self.memory.nearest(vector, limit=5)
         if not hits:
             return SimilarityResult(None, vector, reason="no stored queries", hits=hits)

@@ -12,8 +12,10 @@ import pytest
 from cortex.activator.arguments import grounded
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import Tier
+from cortex.activator.embedding import MiniLMEmbedder
 from cortex.activator.service import Activator, QueryRequest
 from cortex.activator.settings import ActivatorSettings
+from cortex.activator.shortlist import ToolShortlist
 from cortex.activator.tiers.classifier import ClassifierTier
 from cortex.activator.tiers.model_endpoint import ChatEndpoint, ModelOutputError
 from cortex.activator.tiers.reasoning import ReasoningTier
@@ -31,7 +33,7 @@ def assert_grounded(query: str, arguments: dict[str, object]) -> None:
 
 async def test_classifier_answers_inside_the_catalog_schema(model_server: str, snapshot_catalog: ToolCatalog) -> None:
     endpoint = ChatEndpoint(model_server, "smollm2", 120)
-    tier = ClassifierTier(endpoint, snapshot_catalog)
+    tier = ClassifierTier(endpoint, snapshot_catalog, shortlist=ToolShortlist(snapshot_catalog, MiniLMEmbedder(), 12))
     try:
         chosen = []
         for query in (UNSEEN, "show me what is running in payments", "tell me a joke about cats"):
@@ -40,8 +42,8 @@ async def test_classifier_answers_inside_the_catalog_schema(model_server: str, s
             except ModelOutputError:
                 chosen.append((query, "malformed"))
                 continue
-            # The grammar built from the catalog allows only catalog tools or "none".
-            assert answer.refuse or answer.tool in snapshot_catalog
+            # The grammar built from the shortlisted catalog allows only those tools or "none".
+            assert answer.refuse or answer.tool in tier.offered(query)
             assert 0.0 <= answer.confidence <= 1.0
             assert_grounded(query, answer.arguments)
             chosen.append((query, answer.tool))
@@ -55,7 +57,8 @@ async def test_reasoning_returns_a_checked_plan_or_a_clear_failure(
     model_server: str, snapshot_catalog: ToolCatalog
 ) -> None:
     endpoint = ChatEndpoint(model_server, "smollm2", 120)
-    tier = ReasoningTier(endpoint, snapshot_catalog, max_steps=3)
+    shortlist = ToolShortlist(snapshot_catalog, MiniLMEmbedder(), 12)
+    tier = ReasoningTier(endpoint, snapshot_catalog, max_steps=3, shortlist=shortlist)
     query = "why is my pod web-1 crashlooping in shop"
     try:
         try:
