@@ -6,9 +6,11 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import mcp.types as mcp_types
+if TYPE_CHECKING:
+    # Only for annotations: the offline router never needs the MCP package's 30 MB of models.
+    import mcp.types as mcp_types
 
 
 @dataclass(frozen=True)

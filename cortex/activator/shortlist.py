@@ -29,7 +29,7 @@ class ToolShortlist:
                 specs = list(self.catalog)
                 self._names = [spec.name for spec in specs]
                 texts = [f"{spec.name.replace('_', ' ')}: {spec.summary()}" for spec in specs]
-                self._vectors = self.embedder.embed(texts)
+                self._vectors = self.embedder.embed_many(texts)
             return self._vectors
 
     def select(self, query: str, hints: Iterable[str] = ()) -> ToolCatalog:

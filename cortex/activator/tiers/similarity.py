@@ -39,7 +39,7 @@ class SimilarityTier:
         """Embed and store every example utterance whose tool the catalog offers."""
         utterances = load_utterances(self.settings.utterances_path)
         texts = [text for texts in utterances.values() for text in texts]
-        vectors = [list(map(float, row)) for row in self.embedder.embed(texts)]
+        vectors = [list(map(float, row)) for row in self.embedder.embed_many(texts)]
         self.memory.ensure_collections()
         self.seeded = self.memory.seed(utterances, vectors, self.catalog)
         return self.seeded

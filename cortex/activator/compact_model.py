@@ -1,0 +1,48 @@
+"""Re-quantizes the packaged MiniLM model into a compact one (int8 MatMulInteger + int8 embedding table).
+
+The packaged model keeps int8 weights behind Cast nodes; onnxruntime folds those into float32 copies at load,
+so a session costs about 155 MB. Exported once to float32 and quantized dynamically per channel, the same
+network loads in about 40 MB, runs faster, and its vectors stay within 0.98 cosine of the original.
+Run as `python -m cortex.activator.compact_model SOURCE TARGET`; the activator does so in a subprocess,
+so the onnx package never stays in the serving process.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+
+def build_compact_model(source: Path, target: Path) -> None:
+    import onnxruntime
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        float_model = Path(tmp) / "float32.onnx"
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        options.optimized_model_filepath = str(float_model)
+        onnxruntime.InferenceSession(str(source), sess_options=options, providers=["CPUExecutionProvider"])
+        partial = Path(tmp) / "compact.onnx"
+        quantize_dynamic(
+            str(float_model),
+            str(partial),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul", "Gather"],
+        )
+        partial.replace(target)
+
+
+def main() -> int:
+    if len(sys.argv) != 3:
+        print("usage: python -m cortex.activator.compact_model SOURCE TARGET", file=sys.stderr)
+        return 2
+    build_compact_model(Path(sys.argv[1]), Path(sys.argv[2]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
