@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import yaml
 from fastmcp import Client
 
@@ -60,3 +64,35 @@ def test_cli_route_prints_one_json_decision_without_a_cluster() -> None:
         timeout=120,
     )
     assert chat.returncode == 0 and json.loads(chat.stdout)["tool"] is None
+
+
+def test_cortex_serve_answers_over_http(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "KUBECONFIG": str(tmp_path / "absent-kubeconfig"), "CORTEX_QDRANT_PATH": str(tmp_path / "q")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cortex.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+            try:
+                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "cortex serve did not become ready"
+            time.sleep(0.5)
+        ready = httpx.get(f"{base}/ready").json()
+        assert ready["tools"] >= 13 and ready["similarity"]
+        body = httpx.post(f"{base}/query", json={"query": "list pods in shop", "execute": False}).json()
+        assert body["tool"] == "get_pods" and body["status"] == "routed"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -41,7 +41,7 @@ def deployment(name: str, replicas: int) -> str:
 
 
 async def start_activator(kubeconfig: str, settings: ActivatorSettings) -> Activator:
-    app = build_server(Settings(kubeconfig=kubeconfig, scale_wait_seconds=30))
+    app = build_server(Settings(kubeconfig=kubeconfig, scale_wait_seconds=10))
     activator = Activator(settings, mcp_app=app)
     await activator.start()
     assert activator.executor is not None and activator.executor.connected, activator.problems
