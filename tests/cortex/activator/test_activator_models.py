@@ -35,7 +35,7 @@ async def test_classifier_answers_inside_the_catalog_schema(model_server: str, s
     endpoint = ChatEndpoint(model_server, "smollm2", 120)
     tier = ClassifierTier(endpoint, snapshot_catalog, shortlist=ToolShortlist(snapshot_catalog, MiniLMEmbedder(), 12))
     try:
-        chosen = []
+        chosen: list[tuple[str, str | None]] = []
         for query in (UNSEEN, "show me what is running in payments", "tell me a joke about cats"):
             try:
                 answer = await tier.answer(query)
