@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,14 @@ import matplotlib.pyplot as plt  # the backend must be chosen before pyplot load
 
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
 OURS = "k3s-mcp"
+# One colour per contender across every plot.
+COLOURS = {
+    OURS: "#1f77b4",
+    "kubernetes-mcp-server": "#d62728",
+    "mcp-server-kubernetes": "#9467bd",
+    "kubectl-mcp-server": "#2ca02c",
+    "kubectl": "#ff7f0e",
+}
 
 Getter = Callable[[dict[str, Any]], float | None]
 
@@ -79,8 +88,8 @@ def _bar_plot(
 ) -> None:
     """Grouped bars (one group per series entry), each bar labelled with its ratio to the group's best."""
     groups = list(series)
-    keys = sorted({k for values in series.values() for k in values}, key=lambda k: (k != OURS, k))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(groups) * max(1, len(keys)) / 2), 4.2))
+    keys = [k for k in COLOURS if any(values.get(k) is not None for values in series.values())]
+    fig, ax = plt.subplots(figsize=(min(12.0, max(6.0, 1.8 * len(groups))), 4.5))
     width = 0.8 / max(1, len(keys))
     for index, key in enumerate(keys):
         xs, heights, labels = [], [], []
@@ -92,12 +101,12 @@ def _bar_plot(
             xs.append(g + (index - (len(keys) - 1) / 2) * width)
             heights.append(value)
             labels.append(f"{ratio:.1f}×" if ratio is not None else "")
-        bars = ax.bar(xs, heights, width, label=key)
+        bars = ax.bar(xs, heights, width, label=key, color=COLOURS[key])
         for bar, label in zip(bars, labels, strict=True):
             ax.annotate(
                 label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=7
             )
-    ax.set_xticks(range(len(groups)), groups, fontsize=8)
+    ax.set_xticks(range(len(groups)), groups, fontsize=8, rotation=10)
     ax.set_ylabel(unit)
     values = [v for s in series.values() for v in s.values() if v]
     if values and max(values) / max(min(values), 1e-9) > 50:
@@ -215,7 +224,7 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
     lines += ["", "## Cortex activator", ""]
     activator = document.get("activator") or {}
     if activator.get("status") == "ok":
-        lines += ["```json", _json_block(activator["results"]), "```"]
+        lines += _activator_lines(activator["results"])
     else:
         lines.append(f"Not measured: {activator.get('status')}: {activator.get('error', '')}")
 
@@ -233,13 +242,9 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
             ("latency-p50", "Latency p50 per operation", "ms", {op: p50[op] for op in ops}, False),
             ("throughput", "Throughput on one session", "calls/s", tput, True),
             ("response-tokens", "Response tokens", "tokens", {op: toks[op] for op in ops}, False),
-            (
-                "startup-memory",
-                "Cold start (ms) and RSS after run (MB)",
-                "ms / MB",
-                {"cold start ms": cold, "RSS MB": rss},
-                False,
-            ),
+            ("cold-start", "Cold start: process start to first tools/list answer", "ms", {"cold start": cold}, False),
+            ("memory", "Resident memory of the server process tree", "MB", {"after run": rss, "peak": rss_peak}, False),
+            ("schema-tokens", "tools/list size", "tokens", {"tools/list": schema}, False),
         ]
         for name, title, unit, series, higher in plot_specs:
             png = out / f"{date}-{name}.png"
@@ -250,10 +255,40 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
     return path
 
 
-def _json_block(data: Any) -> str:
-    import json
-
-    return json.dumps(data, indent=2)[:6000]
+def _activator_lines(data: dict[str, Any]) -> list[str]:
+    """The activator's own JSON (bench/activator.py) as tables; unknown shapes fall back to the raw JSON."""
+    lines: list[str] = []
+    tiers = data.get("latency_by_answering_tier")
+    if isinstance(tiers, dict):
+        lines += ["| answering tier | requests | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+        for tier, stats in tiers.items():
+            lines.append(
+                f"| {tier} | {stats.get('count')} | {_fmt(stats.get('p50_ms'), 2)} | {_fmt(stats.get('p99_ms'), 2)} |"
+            )
+        lines.append("")
+    facts = []
+    if "offline_cascade_queries_per_second" in data:
+        facts.append(
+            f"routed queries/s (offline tiers, one process): {_fmt(data['offline_cascade_queries_per_second'])}"
+        )
+    accuracy = data.get("accuracy") or {}
+    if "accuracy" in accuracy:
+        facts.append(f"routing accuracy on {accuracy.get('total')} labelled requests: {accuracy['accuracy']:.1%}")
+    memory = data.get("memory") or {}
+    if "resident_mb" in memory:
+        facts.append(f"resident memory: {_fmt(memory['resident_mb'])} MB (budget {memory.get('budget_mb')} MB)")
+    lines += [f"- {fact}" for fact in facts]
+    lines += [
+        "",
+        "<details><summary>activator JSON</summary>",
+        "",
+        "```json",
+        json.dumps(data, indent=2)[:8000],
+        "```",
+        "",
+        "</details>",
+    ]
+    return lines
 
 
 def _where_ours_trails(
@@ -285,3 +320,21 @@ def _where_ours_trails(
     for level, values in tput.items():
         check(f"throughput at {level} concurrent", values, higher=True)
     return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-render the report of an earlier run: ``python -m bench.report bench/results/<date>.json``."""
+    import sys
+
+    args = argv if argv is not None else sys.argv[1:]
+    if len(args) != 1:
+        print("usage: python -m bench.report RESULTS.json", file=sys.stderr)
+        return 2
+    source = Path(args[0])
+    document = json.loads(source.read_text())
+    print(write_report(document, source.parent, plots=not document.get("quick")))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,9 +214,25 @@ class Workload:
         )
 
     def delete(self) -> None:
-        """Delete the bench namespaces (the namespace controller removes their contents in the background)."""
-        for name in [self.namespace, self.ops_namespace, *self.wide_namespaces]:
+        """Delete the bench namespaces, force-delete their pods, wait (bounded) until they are gone, drop the nodes.
+
+        Graceful pod deletion waits for the node's kubelet (here KWOK) to confirm; a thousand pods would linger
+        for minutes and be seen by anyone listing all pods, so they are removed with a zero grace period.
+        """
+        namespaces = [self.namespace, self.ops_namespace, *self.wide_namespaces]
+        for name in namespaces:
             self.api.request("DELETE", f"/api/v1/namespaces/{name}")
-        # Pods left on a deleted node are removed by the pod garbage collector, which also speeds the cleanup.
-        for name in self._node_names():
-            self.api.request("DELETE", f"/api/v1/nodes/{name}")
+        for name in namespaces:
+            self.api.request(
+                "DELETE",
+                f"/api/v1/namespaces/{name}/pods",
+                {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0},
+                timeout=120,
+            )
+        try:
+            self.wait_gone()
+        except WorkloadError as error:
+            print(f"[bench] cleanup incomplete: {error}", file=sys.stderr, flush=True)
+        finally:
+            for name in self._node_names():
+                self.api.request("DELETE", f"/api/v1/nodes/{name}")
