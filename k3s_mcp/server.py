@@ -28,6 +28,7 @@ from mcp_types import CallToolRequestParams, ListToolsRequest
 from k3s_mcp.confirmation import ConfirmationMiddleware, ConfirmationPolicy
 from k3s_mcp.contexts import ContextMiddleware, ContextSessions
 from k3s_mcp.kube import KubeSession, Target, session_scope, translate_api_error
+from k3s_mcp.listing import CompactToolListingMiddleware
 from k3s_mcp.settings import Settings, load_settings
 from k3s_mcp.tools.autoscaling import autoscaling
 from k3s_mcp.tools.cluster import cluster
@@ -152,6 +153,8 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         middleware=[
+            # Outermost, so it also compacts what the inner middleware adds to each listed tool.
+            *([CompactToolListingMiddleware()] if settings.compact_tool_schemas else []),
             ErrorShieldMiddleware(settings),
             KubeSessionMiddleware(session),
             ToolPolicyMiddleware(settings),

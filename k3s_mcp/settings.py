@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("K3S_REVEAL_SECRETS", "reveal_secrets"),
         description="When false (default), Secret data is shown as keys and sizes only, never values.",
     )
+    compact_tool_schemas: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("K3S_COMPACT_TOOL_SCHEMAS", "compact_tool_schemas"),
+        description="List tools without output schemas and with compact optional parameters (about half the "
+        "tokens of tools/list); answers keep their structured content.",
+    )
     list_limit: int = Field(
         default=100,
         ge=1,

@@ -1,0 +1,46 @@
+"""The opt-in compact tools/list: no output schemas, plain optional parameters, answers still structured."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from k3s_mcp.listing import compact_schema
+from tests.k3s_mcp.conftest import ClientFactory
+
+
+def test_compact_schema_writes_optional_parameters_plainly() -> None:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "namespace": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None, "description": "ns"},
+            "limit": {"anyOf": [{"type": "integer", "maximum": 5000}, {"type": "null"}], "default": 10},
+            "choice": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+        },
+    }
+    compacted: dict[str, Any] = compact_schema(schema)
+    assert compacted["properties"]["namespace"] == {"type": "string", "description": "ns"}
+    assert compacted["properties"]["limit"] == {"type": "integer", "maximum": 5000, "default": 10}
+    assert compacted["properties"]["choice"] == schema["properties"]["choice"]
+
+
+async def test_compact_listing_halves_the_schema_and_keeps_structured_answers(
+    kubeconfig: str, make_client: ClientFactory
+) -> None:
+    async with make_client(kubeconfig=kubeconfig) as client:
+        full = await client.list_tools_mcp()
+    async with make_client(kubeconfig=kubeconfig, compact_tool_schemas=True) as client:
+        compact = await client.list_tools_mcp()
+        answer = await client.call_tool_mcp("get_namespaces", {})
+        explicit_null = await client.call_tool_mcp("get_pods", {"namespace": None, "limit": 1})
+    assert [t.name for t in compact.tools] == [t.name for t in full.tools]
+    assert all(t.output_schema is None for t in compact.tools)
+    listed = compact.model_dump_json(by_alias=True, exclude_none=True)
+    assert '{"type":"null"}' not in listed.replace(" ", "")
+    assert len(listed) < 0.65 * len(full.model_dump_json(by_alias=True, exclude_none=True))
+    assert not answer.is_error
+    assert answer.structured_content is not None
+    assert any(row["name"] == "default" for row in answer.structured_content["items"])
+    assert json.loads(answer.content[0].text)["count"] == answer.structured_content["count"]
+    # The parameter is listed as a plain string, yet null is still accepted, as before.
+    assert not explicit_null.is_error
