@@ -65,6 +65,7 @@ class Peer:
     version: str
     install: Callable[[BenchSettings, str], list[str]]
     apply_per_object: bool = False
+    env: dict[str, str] = field(default_factory=dict)
     operations: dict[str, CallBuilder] = field(default_factory=dict)
     runs: dict[str, RunBuilder] = field(default_factory=dict)
 
@@ -199,6 +200,15 @@ def build_peers(settings: BenchSettings) -> list[Peer]:
             ),
         },
     )
+    compact = Peer(
+        key="k3s-mcp-compact",
+        title="k3s-mcp, K3S_COMPACT_TOOL_SCHEMAS=true",
+        language="Python",
+        version="working tree",
+        install=_install_ours,
+        env={"K3S_COMPACT_TOOL_SCHEMAS": "true"},
+        operations={name: _renamed(build, "k3s-mcp", "k3s-mcp-compact") for name, build in ours.operations.items()},
+    )
     go = Peer(
         key="kubernetes-mcp-server",
         title="kubernetes-mcp-server",
@@ -314,7 +324,21 @@ def build_peers(settings: BenchSettings) -> list[Peer]:
             ),
         },
     )
-    return [ours, go, ts, py, kubectl]
+    return [ours, compact, go, ts, py, kubectl]
+
+
+def _renamed(build: CallBuilder, old: str, new: str) -> CallBuilder:
+    """The same call on this peer's own objects (its own scale target and applied names)."""
+
+    def renamed(targets: Targets, index: int) -> ToolCall:
+        call = build(targets, index)
+        arguments = {
+            key: value.replace(f"-{old}", f"-{new}") if isinstance(value, str) else value
+            for key, value in call.arguments.items()
+        }
+        return ToolCall(call.tool, arguments)
+
+    return renamed
 
 
 def split_documents(manifest: str) -> list[str]:

@@ -125,7 +125,7 @@ async def _measure_all(
             try:
                 if peer.is_mcp:
                     outcome = await measure_mcp(
-                        peer, commands[peer.key], env, targets, settings, log_dir, throughput=throughput
+                        peer, commands[peer.key], {**env, **peer.env}, targets, settings, log_dir, throughput=throughput
                     )
                 else:
                     outcome = await measure_kubectl(peer, commands[peer.key], env, targets, settings)
