@@ -115,6 +115,17 @@ async def run(output: Path, model_url: str | None, rounds: int) -> dict[str, Any
         "accuracy": report.to_json(),
     }
 
+    from fastmcp import Client
+
+    step("fastmcp imported")
+    from k3s_mcp.server import build_server
+    from k3s_mcp.settings import Settings
+
+    app = build_server(Settings(kubeconfig="/nonexistent/kubeconfig"))
+    async with Client(app) as client:
+        tools = await client.list_tools()
+    step(f"k3s_mcp in-process app built and listed ({len(tools)} tools)")
+
     if model_url:
         model_settings = settings.model_copy(
             update={"classifier_url": model_url, "reasoning_url": model_url, "similarity_enabled": True}
@@ -140,20 +151,9 @@ async def run(output: Path, model_url: str | None, rounds: int) -> dict[str, Any
             "cascade_reaching_classifier": percentiles(classifier_ms),
             "cascade_reaching_reasoning": percentiles(reasoning_ms),
             "decisions": outcomes,
-            "note": "measured through the whole cascade; the model server's memory is not in the RSS below",
+            "note": "through the whole cascade; measured after the memory steps, whose figures exclude it",
         }
         await with_models.stop()
-
-    from fastmcp import Client
-
-    step("fastmcp imported")
-    from k3s_mcp.server import build_server
-    from k3s_mcp.settings import Settings
-
-    app = build_server(Settings(kubeconfig="/nonexistent/kubeconfig"))
-    async with Client(app) as client:
-        tools = await client.list_tools()
-    step(f"k3s_mcp in-process app built and listed ({len(tools)} tools)")
 
     result["memory"] = {
         "steps": memory,

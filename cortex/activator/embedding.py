@@ -129,8 +129,10 @@ class MiniLMEmbedder:
         unit: npt.NDArray[np.float32] = (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
         return unit
 
-    def embed_many(self, texts: list[str], batch: int = 16) -> npt.NDArray[np.float32]:
-        """Like embed, in small batches: a long padded batch would raise the process's peak memory for good."""
+    def embed_many(self, texts: list[str], batch: int = 1) -> npt.NDArray[np.float32]:
+        """Like embed, in small batches. One at a time by default: the compact model quantizes activations
+        per call, so a vector then does not depend on its batch-mates, and stored and new queries compare
+        exactly; it also keeps the process's peak memory low."""
         if not texts:
             return self.embed([])
         return np.concatenate([self.embed(texts[i : i + batch]) for i in range(0, len(texts), batch)])
