@@ -28,12 +28,16 @@ UNSEEN = [
 DIAGNOSTIC = ["why is my pod web-1 crashlooping in shop", "restart web-1 in shop and then show me its logs"]
 
 
-def rss_mb() -> float:
-    """Resident set size of this process, in MiB."""
+def status_mb(key: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS: now, VmHWM: peak), in MiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_mb() -> float:
+    return status_mb("VmRSS")
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
@@ -59,7 +63,14 @@ async def run(output: Path, model_url: str | None, rounds: int) -> dict[str, Any
     def step(name: str) -> None:
         now = rss_mb()
         previous = memory[-1]["rss_mb"] if memory else now
-        memory.append({"step": name, "rss_mb": round(now, 1), "added_mb": round(now - previous, 1)})
+        memory.append(
+            {
+                "step": name,
+                "rss_mb": round(now, 1),
+                "added_mb": round(now - previous, 1),
+                "peak_mb": round(status_mb("VmHWM"), 1),
+            }
+        )
 
     step("python + bench imports")
     from cortex.activator.catalog import ToolCatalog
@@ -158,6 +169,7 @@ async def run(output: Path, model_url: str | None, rounds: int) -> dict[str, Any
     result["memory"] = {
         "steps": memory,
         "resident_mb": memory[-1]["rss_mb"],
+        "peak_mb": memory[-1]["peak_mb"],
         "budget_mb": 128,
         "largest_steps": sorted(memory, key=lambda s: s["added_mb"], reverse=True)[:3],
     }
