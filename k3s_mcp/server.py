@@ -24,6 +24,8 @@ from fastmcp.exceptions import FastMCPError, NotFoundError, ToolError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import Tool, ToolResult
 from mcp_types import CallToolRequestParams, ListToolsRequest
+from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from k3s_mcp.confirmation import ConfirmationMiddleware, ConfirmationPolicy
 from k3s_mcp.contexts import ContextMiddleware, ContextSessions
@@ -165,6 +167,13 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
     )
     for tool_server in TOOL_SERVERS:
         app.mount(tool_server)
+
+    @app.custom_route("/health", methods=["GET"])
+    async def health(_: Request) -> JSONResponse:
+        """Liveness for probes over HTTP: the process serves. Cluster trouble is reported per tool call, not here,
+        so a slow API server never takes the MCP endpoint out of a Service."""
+        return JSONResponse({"status": "ok"})
+
     return app
 
 

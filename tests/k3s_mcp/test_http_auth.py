@@ -113,3 +113,10 @@ def test_loopback_detection() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.8.0.1")
     assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("10.0.0.5")
     assert not is_loopback("example.internal")
+
+
+async def test_health_answers_probes_without_the_token(token_server: str) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        health = await http.get(token_server.removesuffix("/mcp") + "/health")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok"}
