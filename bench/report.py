@@ -303,7 +303,9 @@ def _where_ours_trails(
     titles = {p["key"]: p["title"] for p in peers}
     found: list[str] = []
 
-    def check(label: str, values: dict[str, float | None], higher: bool = False) -> None:
+    def check(label: str, everyone: dict[str, float | None], higher: bool = False) -> None:
+        # Our own variants (other settings of the same server) are not rivals.
+        values = {k: v for k, v in everyone.items() if k == OURS or not k.startswith(OURS)}
         r = ratios(values, higher_is_better=higher).get(OURS)
         if r is not None and r > 1.1:
             best = min(
