@@ -1,4 +1,4 @@
-"""The `cortex` command: `cortex route --json "QUERY"` decides without executing; `cortex serve` runs HTTP."""
+"""The `cortex` command: `route` decides without executing, `serve` runs the activator, `layer` one layer."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings, load_settings
+from cortex.layers.cli import LAYER_NAMES
+from cortex.layers.unifi_intents import UnifiRequestError
 
 
 async def _route(settings: ActivatorSettings, query: str, namespace: str | None) -> dict[str, object]:
@@ -51,7 +53,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="listen port (default CORTEX_PORT)")
     snapshot = commands.add_parser("snapshot", help="write the live k3s_mcp tool catalog for offline routing")
     snapshot.add_argument("path", type=Path, nargs="?", help="output file (default: the packaged snapshot)")
+    layer = commands.add_parser("layer", help="serve one execution or telemetry layer over HTTP")
+    layer.add_argument("name", choices=LAYER_NAMES, help="which layer to serve")
+    layer.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    layer.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    layer.add_argument(
+        "--log-level", default="info", choices=("debug", "info", "warning", "error"), help="log verbosity"
+    )
     args = parser.parse_args(argv)
+    if args.command == "layer":
+        from cortex.layers.cli import main as serve_layer
+
+        # The layers read their own CORTEX_LAYER_* / CORTEX_UNIFI_* settings, not the activator's.
+        return serve_layer([args.name, "--host", args.host, "--port", str(args.port), "--log-level", args.log_level])
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     try:
@@ -64,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             settings.similarity_enabled = False
         try:
             decision = asyncio.run(_route(settings, args.query, args.namespace))
+        except UnifiRequestError as exc:
+            print(f"error: cannot run this network request: {exc}", file=sys.stderr)
+            return 2
         except Exception as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -71,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(decision, sort_keys=True))
         else:
             tool = decision["tool"] or "(no action)"
+            if decision["layer"]:
+                tool = f"{decision['layer']}/{tool}"
             print(
                 f"{decision['tier']}: {tool} {json.dumps(decision['arguments'])} mode={decision['mode']} "
                 f"confidence={decision['confidence']}"

@@ -55,7 +55,15 @@ class RouteDecision(BaseModel):
 
     query: str
     tier: Tier
-    tool: str | None = Field(description="Tool to run; null when the activator will not act.")
+    tool: str | None = Field(
+        description="Tool to run (an action of `layer` when that is set); null when the activator will not act."
+    )
+    layer: str | None = Field(
+        default=None,
+        description="Execution layer that runs `tool` as one of its actions (unifi-api, unifi-ssh); "
+        "null for k3s_mcp tools.",
+    )
+    route: str | None = Field(default=None, description="Name of the network rule that matched, for telemetry.")
     arguments: dict[str, Any] = Field(default_factory=dict)
     confidence: float = 0.0
     complexity: int = Field(ge=0, le=100)

@@ -44,9 +44,11 @@ def _content_of(result: Any) -> Any:
 class ToolExecutor:
     """Holds one MCP client session open for the activator's lifetime."""
 
-    def __init__(self, mcp_url: str | None, timeout_seconds: float, app: Any = None) -> None:
-        """`app` is a FastMCP server to use in-process instead of `k3s_mcp.server.mcp`."""
+    def __init__(self, mcp_url: str | None, timeout_seconds: float, app: Any = None, token: str | None = None) -> None:
+        """`app` is a FastMCP server to use in-process instead of `k3s_mcp.server.mcp`; `token` is the bearer
+        token for a remote `mcp_url`."""
         self.mcp_url = mcp_url
+        self.token = token
         self.app = app
         self.timeout_seconds = timeout_seconds
         self._client: Any = None
@@ -59,7 +61,7 @@ class ToolExecutor:
         from fastmcp import Client
 
         if self.mcp_url:
-            client: Any = Client(self.mcp_url, timeout=self.timeout_seconds)
+            client: Any = Client(self.mcp_url, timeout=self.timeout_seconds, auth=self.token or None)
         elif self.app is not None:
             client = Client(self.app, timeout=self.timeout_seconds)
         else:
@@ -69,8 +71,17 @@ class ToolExecutor:
         try:
             await client.__aenter__()
         except Exception as exc:
-            raise ExecutorUnavailable(f"cannot connect to {self.target}: {exc}") from exc
+            raise ExecutorUnavailable(f"cannot connect to {self.target}: {self._explain(exc)}") from exc
         self._client = client
+
+    def _explain(self, exc: BaseException) -> str:
+        """The connection error in words; a refused bearer token says which setting to fix."""
+        text = str(exc) or type(exc).__name__
+        if "401" in text or "nauthorized" in text:
+            if self.token:
+                return "the server refused CORTEX_MCP_TOKEN (401 Unauthorized): it differs from K3S_MCP_AUTH_TOKEN"
+            return "the server requires a bearer token (401 Unauthorized): set CORTEX_MCP_TOKEN"
+        return text
 
     async def stop(self) -> None:
         if self._client is not None:

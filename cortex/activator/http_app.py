@@ -18,6 +18,7 @@ from cortex.activator.learning import MemoryUnavailable
 from cortex.activator.service import Activator, FeedbackRequest, QueryRequest, QueryResponse
 from cortex.activator.settings import ActivatorSettings
 from cortex.activator.wake import LayerWaking
+from cortex.layers.unifi_intents import UnifiRequestError
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024
@@ -66,7 +67,9 @@ def openapi_document() -> dict[str, Any]:
                     "requestBody": body(QueryRequest),
                     "responses": {
                         "200": answer("The decision, and the tool's result when it ran.", QueryResponse),
-                        "400": answer("The body is not a JSON object."),
+                        "400": answer(
+                            "The body is not a JSON object, or a network request names no valid MAC address."
+                        ),
                         "422": answer("A field is missing or invalid."),
                         "503": answer("A scaled-to-zero layer is waking; retry after Retry-After seconds."),
                     },
@@ -117,6 +120,8 @@ def create_app(settings: ActivatorSettings, activator: Activator | None = None) 
             response = await service.handle(parsed)
         except LayerWaking as exc:
             return _error(503, str(exc), {"Retry-After": str(exc.retry_after)})
+        except UnifiRequestError as exc:
+            return _error(400, f"cannot run this network request: {exc}")
         except Exception:
             log.exception("query failed")
             return _error(500, "internal error while routing the request; see the activator's log")

@@ -7,7 +7,17 @@ from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-LAYERS = ("classifier", "reasoning", "executor")
+# Layer names as the cortex chart spells them: its KEDA ScaledObjects wake each layer on
+# sum(cortex_activator_pending_requests{layer="<name>"}), so these strings are part of the chart's contract.
+CLASSIFIER_LAYER = "reasoning-classifier"
+REASONING_LAYER = "reasoning-slm"
+UNIFI_API_LAYER = "unifi-api"
+UNIFI_SSH_LAYER = "unifi-ssh"
+TELEMETRY_LAYER = "cortex-telemetry"
+SCALED_LAYERS = (CLASSIFIER_LAYER, REASONING_LAYER, UNIFI_API_LAYER, UNIFI_SSH_LAYER, TELEMETRY_LAYER)
+# The k3s_mcp server is always on (no autoscaler reads it); its series shows calls in flight.
+MCP_LAYER = "k3s-mcp"
+LAYERS = (*SCALED_LAYERS, MCP_LAYER)
 TIERS = ("keyword", "similarity", "classifier", "reasoning", "none")
 
 

@@ -13,7 +13,7 @@ from cortex.activator.complexity import score_request
 from cortex.activator.decision import Mode, RouteDecision, Tier, TierAnswer
 from cortex.activator.embedding import EmbeddingUnavailable
 from cortex.activator.learning import MemoryUnavailable
-from cortex.activator.metrics import ActivatorMetrics
+from cortex.activator.metrics import CLASSIFIER_LAYER, REASONING_LAYER, ActivatorMetrics
 from cortex.activator.spelling import correct_typos
 from cortex.activator.tiers.classifier import ClassifierTier
 from cortex.activator.tiers.keyword import KeywordTier
@@ -21,6 +21,10 @@ from cortex.activator.tiers.model_endpoint import ModelOutputError, ModelTimeout
 from cortex.activator.tiers.reasoning import ReasoningTier
 from cortex.activator.tiers.similarity import SimilarityTier
 from cortex.activator.wake import Layer, LayerWaker
+from cortex.layers.unifi_intents import UnifiMatch, match_unifi_request
+
+# The layer each model tier waits on, for the pending-requests gauge KEDA wakes the layer by.
+TIER_LAYERS = {Tier.CLASSIFIER: CLASSIFIER_LAYER, Tier.REASONING: REASONING_LAYER}
 
 
 @dataclass
@@ -58,6 +62,23 @@ class Router:
         self.reasoning = reasoning
         self.reasoning_layer = reasoning_layer
         self.waker = waker
+
+    @staticmethod
+    def _layer_decision(query: str, match: UnifiMatch, complexity: int, mode: Mode, started: float) -> RouteDecision:
+        return RouteDecision(
+            query=query,
+            tier=Tier.KEYWORD,
+            layer=match.call.layer,
+            tool=match.call.action,
+            arguments=dict(match.call.params),
+            confidence=1.0,
+            complexity=complexity,
+            mode=mode,
+            requires_confirmation=match.requires_confirmation,
+            reason=f"network rule {match.route}",
+            route=match.route,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
 
     def _escalate(self, tier: Tier, reason: str, escalations: list[str], kind: str) -> None:
         escalations.append(f"{tier.value}: {reason}")
@@ -97,7 +118,7 @@ class Router:
         """Run a model tier; a timeout, outage or malformed answer escalates. LayerWaking propagates (503)."""
         started = time.perf_counter()
         try:
-            with self.metrics.holding(tier.value):
+            with self.metrics.holding(layer.name if layer is not None else TIER_LAYERS[tier]):
                 if layer is not None and self.waker is not None:
                     await self.waker.ensure_awake(layer)
                 return await runner.answer(query, hints)
@@ -156,6 +177,13 @@ class Router:
             escalations.append(f"tiers 1-3 skipped: {complexity.mode.value} request needs a plan")
         else:
             tick = time.perf_counter()
+            # Network requests go to the UniFi layers, not to k3s_mcp; a bad or missing MAC raises
+            # UnifiRequestError, which the caller answers as a bad request.
+            unifi = match_unifi_request(query)
+            if unifi is not None:
+                self.metrics.latency.labels(tier=Tier.KEYWORD.value).observe(time.perf_counter() - tick)
+                self.metrics.queries.labels(tier=Tier.KEYWORD.value, outcome="routed").inc()
+                return self._layer_decision(original, unifi, complexity.score, complexity.mode, started), context
             answer = self.keyword.answer(query)
             self.metrics.latency.labels(tier=Tier.KEYWORD.value).observe(time.perf_counter() - tick)
             if self._accept(answer):

@@ -14,7 +14,8 @@ from cortex.activator.decision import Mode, PlanStep, RouteDecision
 from cortex.activator.embedding import MiniLMEmbedder
 from cortex.activator.execution import ExecutionResult, ExecutorUnavailable, ToolExecutor
 from cortex.activator.learning import MemoryUnavailable, RouteMemory
-from cortex.activator.metrics import ActivatorMetrics
+from cortex.activator.metrics import CLASSIFIER_LAYER, MCP_LAYER, REASONING_LAYER, ActivatorMetrics
+from cortex.activator.network import CountedDispatcher
 from cortex.activator.router import Router
 from cortex.activator.settings import ActivatorSettings
 from cortex.activator.shortlist import ToolShortlist
@@ -24,6 +25,8 @@ from cortex.activator.tiers.model_endpoint import ChatEndpoint
 from cortex.activator.tiers.reasoning import ReasoningTier
 from cortex.activator.tiers.similarity import SimilarityTier
 from cortex.activator.wake import Layer, LayerWaker
+from cortex.layers.client import LayerCall, LayerDispatcher
+from cortex.layers.settings import LayerClientSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,9 @@ class QueryResponse(BaseModel):
 
     tier: str
     tool: str | None
+    layer: str | None = Field(
+        default=None, description="Execution layer that ran (or would run) `tool`; null for k3s_mcp tools."
+    )
     arguments: dict[str, Any]
     confidence: float
     complexity: int
@@ -72,11 +78,31 @@ class FeedbackRequest(BaseModel):
 class Activator:
     """One replica's state; `start()` before use, `stop()` after."""
 
-    def __init__(self, settings: ActivatorSettings, *, execute: bool = True, mcp_app: Any = None) -> None:
-        """`mcp_app` replaces the in-process `k3s_mcp.server.mcp` (for example one built for another cluster)."""
+    def __init__(
+        self,
+        settings: ActivatorSettings,
+        *,
+        execute: bool = True,
+        mcp_app: Any = None,
+        layers: LayerClientSettings | LayerDispatcher | None = None,
+    ) -> None:
+        """`mcp_app` replaces the in-process `k3s_mcp.server.mcp` (for example one built for another cluster).
+
+        `layers` says how network requests reach the execution layers: settings (default: CORTEX_LAYERS_* from
+        the environment) or a ready dispatcher. Without `execute` nothing is dispatched.
+        """
         self.settings = settings
         self.metrics = ActivatorMetrics()
-        self.executor = ToolExecutor(settings.mcp_url, settings.tool_timeout_seconds, app=mcp_app) if execute else None
+        token = settings.mcp_token.get_secret_value() if settings.mcp_token else None
+        self.executor = (
+            ToolExecutor(settings.mcp_url, settings.tool_timeout_seconds, app=mcp_app, token=token) if execute else None
+        )
+        self.dispatcher: CountedDispatcher | None = None
+        if execute:
+            if isinstance(layers, LayerDispatcher):
+                self.dispatcher = CountedDispatcher.wrap(layers, self.metrics)
+            else:
+                self.dispatcher = CountedDispatcher.configured(layers or LayerClientSettings(), self.metrics)
         self.embedder = MiniLMEmbedder(
             threads=settings.embedding_threads,
             variant=settings.embedding_variant,
@@ -121,12 +147,12 @@ class Activator:
             endpoint = ChatEndpoint(s.classifier_url, s.classifier_model, s.classifier_timeout_seconds)
             self.endpoints.append(endpoint)
             classifier = ClassifierTier(endpoint, catalog, shortlist=shortlist)
-            classifier_layer = Layer("classifier", endpoint, s.classifier_deployment, s.layers_namespace)
+            classifier_layer = Layer(CLASSIFIER_LAYER, endpoint, s.classifier_deployment, s.layers_namespace)
         if s.reasoning_url:
             endpoint = ChatEndpoint(s.reasoning_url, s.reasoning_model, s.reasoning_timeout_seconds)
             self.endpoints.append(endpoint)
             reasoning = ReasoningTier(endpoint, catalog, s.reasoning_max_steps, shortlist=shortlist)
-            reasoning_layer = Layer("reasoning", endpoint, s.reasoning_deployment, s.layers_namespace)
+            reasoning_layer = Layer(REASONING_LAYER, endpoint, s.reasoning_deployment, s.layers_namespace)
         self.router = Router(
             catalog,
             keyword,
@@ -145,6 +171,8 @@ class Activator:
             await endpoint.aclose()
         if self.executor is not None:
             await self.executor.stop()
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
         await asyncio.to_thread(self.memory.close)
 
     @property
@@ -158,7 +186,7 @@ class Activator:
         if spec is not None and "wait" in spec.parameters:
             # The waker polls the model server itself; waiting on the rollout here would only add latency.
             arguments["wait"] = False
-        with self.metrics.holding("executor"):
+        with self.metrics.holding(MCP_LAYER):
             result = await self.executor.call("scale_deployment", arguments)
         return None if result.ok else result.error
 
@@ -173,6 +201,8 @@ class Activator:
         if self.router is None:
             raise RuntimeError("the activator is not started")
         decision, context = await self.router.route(request.query, request.namespace)
+        if decision.layer is not None:
+            return await self._handle_on_layer(decision, request)
         spec = self.catalog.get(decision.tool)
         steps = decision.plan or ([PlanStep(tool=spec.name, arguments=decision.arguments)] if spec else [])
         for step in steps:
@@ -191,7 +221,7 @@ class Activator:
         if status == "execute":
             assert self.executor is not None
             for step in steps:
-                with self.metrics.holding("executor"):
+                with self.metrics.holding(MCP_LAYER):
                     outcome = await self.executor.call(step.tool, step.arguments)
                 results.append(outcome)
                 if not outcome.ok:
@@ -220,6 +250,65 @@ class Activator:
             plan=decision.plan,
             missing_arguments=decision.missing_arguments,
             escalations=decision.escalations,
+            result=result,
+            latency_ms=decision.latency_ms,
+        )
+
+    async def _handle_on_layer(self, decision: RouteDecision, request: QueryRequest) -> QueryResponse:
+        """Run a network decision on its execution layer; the layer itself asks for confirmation (428)."""
+        assert decision.layer is not None and decision.tool is not None
+        layer, action = decision.layer, decision.tool
+        result: Any = None
+        executed = False
+        if request.dry_run:
+            status, message = "dry_run", f"dry run: {layer} cannot dry-run {action}, so nothing was run"
+        elif not request.execute:
+            status, message = "routed", "not executed (execute=false)"
+        elif self.dispatcher is None:
+            status, message = "routed", "execution is not available; the decision is shown only"
+        elif layer not in self.dispatcher.clients:
+            variable = f"CORTEX_LAYERS_{layer.upper().replace('-', '_')}_URL"
+            status, message = "routed", f"the {layer} layer is not configured (set {variable}); nothing was run"
+        else:
+            outcome = await self.dispatcher.dispatch(
+                LayerCall(layer, action, dict(decision.arguments)),
+                confirm=request.confirm,
+                actor="cortex-activator",
+                text=request.query,
+                route=decision.route,
+                tier=decision.tier.value,
+                confidence=decision.confidence,
+            )
+            response = outcome.response
+            error = response.error
+            result = {**response.model_dump(mode="json"), "failover_from": outcome.failover_from}
+            if error is not None and error.code == "confirmation_required":
+                decision.requires_confirmation = True
+                status = "needs_confirmation"
+                message = f"{action} on {layer} needs consent: send the request again with confirm=true"
+            elif response.ok:
+                executed = True
+                status, message = "executed", "done"
+                if outcome.failover_from is not None:
+                    first = outcome.first_error.message if outcome.first_error else "failed"
+                    message = f"done by {response.layer} after {outcome.failover_from} failed: {first}"
+            else:
+                executed = True
+                status = "failed"
+                message = error.message if error is not None else f"{layer} answered HTTP {response.status}"
+            self.metrics.queries.labels(tier=decision.tier.value, outcome=status).inc()
+        return QueryResponse(
+            tier=decision.tier.value,
+            tool=action,
+            layer=layer,
+            arguments=decision.arguments,
+            confidence=decision.confidence,
+            complexity=decision.complexity,
+            mode=decision.mode,
+            requires_confirmation=decision.requires_confirmation,
+            executed=executed,
+            status=status,
+            message=message,
             result=result,
             latency_ms=decision.latency_ms,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -77,6 +77,11 @@ class ActivatorSettings(BaseSettings):
     mcp_url: str | None = Field(
         default=None,
         description="Streamable-HTTP URL of a remote k3s_mcp server; unset runs k3s_mcp in-process.",
+    )
+    mcp_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token sent to the remote k3s_mcp server at `mcp_url`; it must equal that server's "
+        "K3S_MCP_AUTH_TOKEN.",
     )
     tool_timeout_seconds: float = Field(default=60.0, description="Timeout of one k3s_mcp tool call.")
 

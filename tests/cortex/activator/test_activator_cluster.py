@@ -133,7 +133,7 @@ async def test_sleeping_layer_is_woken_through_k3s_mcp_then_503(
             assert "classifier" in response.json()["error"]
             assert await replicas_of(activator, "classifier", namespace) == 1
             metrics = (await http.get("/metrics")).text
-            assert 'cortex_activator_cold_starts_total{layer="classifier"} 1.0' in metrics
-            assert 'cortex_activator_pending_requests{layer="classifier"} 0.0' in metrics
+            assert 'cortex_activator_cold_starts_total{layer="reasoning-classifier"} 1.0' in metrics
+            assert 'cortex_activator_pending_requests{layer="reasoning-classifier"} 0.0' in metrics
     finally:
         await activator.stop()
