@@ -71,17 +71,46 @@ class ToolExecutor:
         try:
             await client.__aenter__()
         except Exception as exc:
-            raise ExecutorUnavailable(f"cannot connect to {self.target}: {self._explain(exc)}") from exc
+            raise ExecutorUnavailable(f"cannot connect to {self.target}: {await self._explain(exc)}") from exc
         self._client = client
 
-    def _explain(self, exc: BaseException) -> str:
+    async def _explain(self, exc: BaseException) -> str:
         """The connection error in words; a refused bearer token says which setting to fix."""
         text = str(exc) or type(exc).__name__
-        if "401" in text or "nauthorized" in text:
+        if self.mcp_url and await self._refuses_token():
             if self.token:
-                return "the server refused CORTEX_MCP_TOKEN (401 Unauthorized): it differs from K3S_MCP_AUTH_TOKEN"
+                return "the server refused CORTEX_MCP_TOKEN (401 Unauthorized): it must equal its K3S_MCP_AUTH_TOKEN"
             return "the server requires a bearer token (401 Unauthorized): set CORTEX_MCP_TOKEN"
         return text
+
+    async def _refuses_token(self) -> bool:
+        """Whether the remote server answers 401/403 to an MCP initialize carrying our (or no) token.
+
+        The MCP client reports a refused token only as "Server returned an error response", so one plain
+        request finds out whether authentication was the problem.
+        """
+        import httpx
+
+        assert self.mcp_url is not None
+        headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        initialize = {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "cortex-activator", "version": "0.1.0"},
+            },
+        }
+        try:
+            async with httpx.AsyncClient(timeout=min(self.timeout_seconds, 5.0)) as http:
+                response = await http.post(self.mcp_url, json=initialize, headers=headers)
+        except httpx.HTTPError:
+            return False
+        return response.status_code in (401, 403)
 
     async def stop(self) -> None:
         if self._client is not None:

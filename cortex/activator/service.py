@@ -345,7 +345,8 @@ class Activator:
         if not request.execute:
             return "routed", "not executed (execute=false)"
         if self.executor is None or not self.executor.connected:
-            return "routed", "execution is not available; the decision is shown only"
+            why = f" ({'; '.join(self.problems)})" if self.problems else ""
+            return "routed", f"execution is not available{why}; the decision is shown only"
         return "execute", ""
 
     async def _learn(
