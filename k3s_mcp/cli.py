@@ -29,7 +29,13 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> None:
     arguments = parse_arguments(argv)
     # Imported late so `--help` answers without paying for fastmcp's import time.
-    from k3s_mcp.server import mcp
+    from k3s_mcp.toolsets import ToolsetError
+
+    try:
+        from k3s_mcp.server import mcp
+    except ToolsetError as error:
+        print(f"k3s-mcp-server: {error}", file=sys.stderr)
+        sys.exit(2)
     from k3s_mcp.settings import load_settings
 
     settings = load_settings()

@@ -8,8 +8,9 @@ How a tool module plugs in (see k3s_mcp/tools/pods.py for a complete example):
 2. Inside a tool, ``session = current_session()`` (``k3s_mcp.kube``) is the shared Kubernetes session
    and ``session.settings`` the configuration; errors are ``ToolError`` raised by the session already
    worded for the user; output is shaped by ``k3s_mcp.render``.
-3. Add the module's server to ``TOOL_SERVERS`` below; it is mounted with no name prefix, and the
-   policy middleware hides it in read-only mode unless it is tagged ``read``.
+3. Add the module to ``TOOLSET_MODULES`` in ``k3s_mcp/toolsets.py`` under the server's name (its toolset
+   name in K3S_TOOLSETS); it is imported only when its toolset is enabled, mounted with no name prefix, and
+   the policy middleware hides its tools in read-only mode unless they are tagged ``read``.
 """
 
 from __future__ import annotations
@@ -32,29 +33,9 @@ from k3s_mcp.contexts import ContextMiddleware, ContextSessions
 from k3s_mcp.kube import KubeSession, Target, session_scope, translate_api_error
 from k3s_mcp.listing import CompactToolListingMiddleware
 from k3s_mcp.settings import Settings, load_settings
-from k3s_mcp.tools.autoscaling import autoscaling
-from k3s_mcp.tools.cluster import cluster
-from k3s_mcp.tools.config import config
-from k3s_mcp.tools.contexts import contexts
-from k3s_mcp.tools.deployments import deployments
-from k3s_mcp.tools.helm import helm
-from k3s_mcp.tools.inspection import inspection
-from k3s_mcp.tools.jobs import jobs
-from k3s_mcp.tools.keda import keda
-from k3s_mcp.tools.manifests import manifests
-from k3s_mcp.tools.metrics import metrics
-from k3s_mcp.tools.networking import networking
-from k3s_mcp.tools.pods import pods
-from k3s_mcp.tools.resources import resources
-from k3s_mcp.tools.rollouts import rollouts
-from k3s_mcp.tools.storage import storage
-from k3s_mcp.tools.workloads import workloads
+from k3s_mcp.toolsets import TOOLSET_MODULES, selected_toolsets, toolset_server
 
 log = logging.getLogger(__name__)
-
-TOOL_SERVERS: list[FastMCP[Any]] = [pods, deployments, cluster, manifests, contexts, keda, helm]
-# Roadmap areas: config, storage, networking, batch, workloads, autoscaling, inspection, generic, metrics.
-TOOL_SERVERS += [config, storage, networking, jobs, workloads, rollouts, autoscaling, inspection, resources, metrics]
 
 INSTRUCTIONS = """\
 Manage a K3s / Kubernetes cluster. Read tools (get_*) are safe; apply_manifest uses server-side apply \
@@ -86,10 +67,23 @@ class KubeSessionMiddleware(Middleware):
 
 
 class ToolPolicyMiddleware(Middleware):
-    """Hides and refuses tools that read-only mode or K3S_ALLOW_DESTRUCTIVE=false turn off."""
+    """Hides and refuses tools that read-only mode or K3S_ALLOW_DESTRUCTIVE=false turn off, and refuses by name
+    the tools of toolsets that K3S_TOOLSETS leaves out (those are not mounted, so they are never listed)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, enabled_toolsets: Sequence[str]) -> None:
         self.settings = settings
+        self.disabled_toolsets = [name for name in TOOLSET_MODULES if name not in enabled_toolsets]
+        self._disabled_owners: dict[str, str] | None = None
+
+    async def disabled_toolset_of(self, tool_name: str) -> str | None:
+        """The left-out toolset that owns `tool_name`, if any; its modules are imported only on this error path."""
+        if self._disabled_owners is None:
+            owners: dict[str, str] = {}
+            for toolset in self.disabled_toolsets:
+                for tool in await toolset_server(toolset).list_tools(run_middleware=False):
+                    owners[tool.name] = toolset
+            self._disabled_owners = owners
+        return self._disabled_owners.get(tool_name)
 
     async def on_list_tools(
         self,
@@ -105,11 +99,17 @@ class ToolPolicyMiddleware(Middleware):
         call_next: CallNext[CallToolRequestParams, ToolResult],
     ) -> ToolResult:
         if context.fastmcp_context is not None:
-            tool = await context.fastmcp_context.fastmcp.get_tool(context.message.name)
+            name = context.message.name
+            tool = await context.fastmcp_context.fastmcp.get_tool(name)
             if tool is not None:
                 refusal = tool_refusal(tool, self.settings)
                 if refusal:
                     raise ToolError(refusal)
+            elif self.disabled_toolsets and (toolset := await self.disabled_toolset_of(name)):
+                raise ToolError(
+                    f"Tool {name!r} is disabled: its toolset {toolset!r} is not enabled "
+                    f"(K3S_TOOLSETS={self.settings.toolsets}). Add {toolset} to K3S_TOOLSETS to use it."
+                )
         return await call_next(context)
 
 
@@ -138,6 +138,7 @@ class ErrorShieldMiddleware(Middleware):
 def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
     """A k3s-mcp app for `settings` (read from the environment when omitted)."""
     settings = settings or load_settings()
+    toolsets = selected_toolsets(settings.toolsets)
     session = KubeSession(settings)
     context_sessions = ContextSessions(settings, session)
 
@@ -159,14 +160,14 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
             *([CompactToolListingMiddleware()] if settings.compact_tool_schemas else []),
             ErrorShieldMiddleware(settings),
             KubeSessionMiddleware(session),
-            ToolPolicyMiddleware(settings),
+            ToolPolicyMiddleware(settings, toolsets),
             ContextMiddleware(context_sessions),
             ConfirmationMiddleware(ConfirmationPolicy.from_settings(settings)),
         ],
         mask_error_details=False,
     )
-    for tool_server in TOOL_SERVERS:
-        app.mount(tool_server)
+    for toolset in toolsets:
+        app.mount(toolset_server(toolset))
 
     @app.custom_route("/health", methods=["GET"])
     async def health(_: Request) -> JSONResponse:

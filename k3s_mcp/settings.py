@@ -54,6 +54,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("K3S_REVEAL_SECRETS", "reveal_secrets"),
         description="When false (default), Secret data is shown as keys and sizes only, never values.",
     )
+    toolsets: str = Field(
+        default="all",
+        validation_alias=AliasChoices("K3S_TOOLSETS", "toolsets"),
+        description="Comma-separated toolsets to expose: pods, deployments, cluster, manifests, contexts, keda, "
+        "helm, config, storage, networking, jobs, workloads, rollouts, autoscaling, inspection, resources, "
+        "metrics, or the presets `all` and `core` (pods, deployments, cluster, manifests). Other tools are neither "
+        "listed nor callable.",
+    )
     compact_tool_schemas: bool = Field(
         default=False,
         validation_alias=AliasChoices("K3S_COMPACT_TOOL_SCHEMAS", "compact_tool_schemas"),
