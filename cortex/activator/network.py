@@ -2,45 +2,136 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Mapping
+
+import httpx
+
 from cortex.activator.metrics import TELEMETRY_LAYER, ActivatorMetrics
-from cortex.layers.client import HttpTelemetryClient, LayerClient, LayerDispatcher, TelemetrySink
+from cortex.layers.client import HttpTelemetryClient, LayerClient, LayerDispatcher, TelemetrySink, failure
 from cortex.layers.contract import LayerRequest, LayerResponse
 from cortex.layers.settings import LayerClientSettings
 from cortex.layers.telemetry import OutcomeEvent
 
+# A layer that answered /health this recently is not probed again before the next request.
+AWAKE_SECONDS = 10.0
+POLL_SECONDS = 0.5
+# Outcome events kept for a telemetry layer that is asleep; older ones are dropped first.
+BACKLOG_EVENTS = 1000
+
 
 class CountedLayerClient:
-    """A layer client whose requests in flight show in `cortex_activator_pending_requests{layer=<name>}`.
+    """A layer client whose requests show in `cortex_activator_pending_requests{layer=<name>}`.
 
-    Wrapping each client (rather than the whole dispatch) makes a failover count against the partner layer
-    too, so KEDA wakes the SSH layer while the activator waits on it.
+    With a health URL it also holds a request while the layer is scaled to zero: the raised gauge is what
+    makes KEDA wake the layer, and a request that reached no layer is never sent twice. Wrapping each
+    client (rather than the whole dispatch) makes a failover count against the partner layer too.
     """
 
-    def __init__(self, client: LayerClient, metrics: ActivatorMetrics) -> None:
+    def __init__(
+        self,
+        client: LayerClient,
+        metrics: ActivatorMetrics,
+        *,
+        health_url: str | None = None,
+        wake_timeout_seconds: float = 0.0,
+    ) -> None:
         self.inner = client
         self.name = client.name
         self.metrics = metrics
+        self.health_url = health_url
+        self.wake_timeout_seconds = wake_timeout_seconds
+        self._awake_until = 0.0
+        self._http = httpx.AsyncClient(timeout=2.0) if health_url else None
 
     async def execute(self, request: LayerRequest) -> LayerResponse:
         with self.metrics.holding(self.name):
+            asleep = await self._wait_until_awake(request)
+            if asleep is not None:
+                return asleep
             return await self.inner.execute(request)
+
+    async def _healthy(self) -> bool:
+        assert self._http is not None and self.health_url is not None
+        try:
+            return (await self._http.get(self.health_url)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    async def _wait_until_awake(self, request: LayerRequest) -> LayerResponse | None:
+        """None once the layer answers /health; a 503 response when it did not wake in time."""
+        if self._http is None or self.wake_timeout_seconds <= 0 or time.monotonic() < self._awake_until:
+            return None
+        started = time.monotonic()
+        while True:
+            if await self._healthy():
+                self._awake_until = time.monotonic() + AWAKE_SECONDS
+                return None
+            if time.monotonic() - started >= self.wake_timeout_seconds:
+                return failure(
+                    self.name,
+                    request.action,
+                    "layer_asleep",
+                    f"layer {self.name} is scaled to zero or down and did not answer /health within "
+                    f"{self.wake_timeout_seconds:g} s; retry shortly",
+                    503,
+                )
+            await asyncio.sleep(POLL_SECONDS)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
 
 class CountedTelemetry:
-    """A telemetry sink whose sends in flight count against the cortex-telemetry layer."""
+    """A telemetry sink that keeps events a sleeping telemetry layer could not take, and counts them.
 
-    def __init__(self, sink: TelemetrySink, metrics: ActivatorMetrics) -> None:
+    The backlog stays in `cortex_activator_pending_requests{layer="cortex-telemetry"}` until delivered,
+    so KEDA wakes the telemetry layer; a background task retries meanwhile.
+    """
+
+    def __init__(self, sink: TelemetrySink, metrics: ActivatorMetrics, retry_seconds: float = 2.0) -> None:
         self.inner = sink
         self.metrics = metrics
+        self.retry_seconds = retry_seconds
+        self.backlog: deque[OutcomeEvent] = deque(maxlen=BACKLOG_EVENTS)
+        self._retry: asyncio.Task[None] | None = None
+        self._gauge = metrics.pending.labels(layer=TELEMETRY_LAYER)
 
     async def send(self, event: OutcomeEvent) -> bool:
         with self.metrics.holding(TELEMETRY_LAYER):
-            return await self.inner.send(event)
+            if self.backlog:
+                self._keep(event)
+                return False
+            if await self.inner.send(event):
+                return True
+        self._keep(event)
+        return False
+
+    def _keep(self, event: OutcomeEvent) -> None:
+        if len(self.backlog) == self.backlog.maxlen:
+            self._gauge.dec()
+        self.backlog.append(event)
+        self._gauge.inc()
+        if self._retry is None or self._retry.done():
+            self._retry = asyncio.create_task(self._deliver_backlog())
+
+    async def _deliver_backlog(self) -> None:
+        while self.backlog:
+            await asyncio.sleep(self.retry_seconds)
+            while self.backlog and await self.inner.send(self.backlog[0]):
+                self.backlog.popleft()
+                self._gauge.dec()
 
     async def aclose(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry
         if isinstance(self.inner, HttpTelemetryClient):
             await self.inner.aclose()
 
@@ -49,15 +140,41 @@ class CountedDispatcher(LayerDispatcher):
     """A LayerDispatcher over counted clients; closes the telemetry client it wraps as well."""
 
     @classmethod
-    def wrap(cls, dispatcher: LayerDispatcher, metrics: ActivatorMetrics) -> CountedDispatcher:
-        clients = {name: CountedLayerClient(client, metrics) for name, client in dispatcher.clients.items()}
+    def wrap(
+        cls,
+        dispatcher: LayerDispatcher,
+        metrics: ActivatorMetrics,
+        *,
+        urls: Mapping[str, str | None] | None = None,
+        wake_timeout_seconds: float = 0.0,
+    ) -> CountedDispatcher:
+        """`urls` (layer name -> base URL) turns on holding requests while that layer wakes from zero."""
+        known = urls or {}
+        clients = {
+            name: CountedLayerClient(
+                client,
+                metrics,
+                health_url=f"{url.rstrip('/')}/health" if (url := known.get(name)) else None,
+                wake_timeout_seconds=wake_timeout_seconds,
+            )
+            for name, client in dispatcher.clients.items()
+        }
         telemetry = CountedTelemetry(dispatcher.telemetry, metrics) if dispatcher.telemetry is not None else None
         return cls(clients, failover=dispatcher.failover, telemetry=telemetry)
 
     @classmethod
-    def configured(cls, settings: LayerClientSettings, metrics: ActivatorMetrics) -> CountedDispatcher:
+    def configured(
+        cls, settings: LayerClientSettings, metrics: ActivatorMetrics, wake_timeout_seconds: float
+    ) -> CountedDispatcher:
         """Counted HTTP clients for every layer whose CORTEX_LAYERS_*_URL is set."""
-        return cls.wrap(LayerDispatcher.from_settings(settings), metrics)
+        urls = {
+            "k3s": settings.k3s_url,
+            "unifi-api": settings.unifi_api_url,
+            "unifi-ssh": settings.unifi_ssh_url,
+        }
+        return cls.wrap(
+            LayerDispatcher.from_settings(settings), metrics, urls=urls, wake_timeout_seconds=wake_timeout_seconds
+        )
 
     async def aclose(self) -> None:
         await super().aclose()

@@ -102,7 +102,9 @@ class Activator:
             if isinstance(layers, LayerDispatcher):
                 self.dispatcher = CountedDispatcher.wrap(layers, self.metrics)
             else:
-                self.dispatcher = CountedDispatcher.configured(layers or LayerClientSettings(), self.metrics)
+                self.dispatcher = CountedDispatcher.configured(
+                    layers or LayerClientSettings(), self.metrics, settings.wake_timeout_seconds
+                )
         self.embedder = MiniLMEmbedder(
             threads=settings.embedding_threads,
             variant=settings.embedding_variant,

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from local_server import serve_app
 from unifi_controller_emulator import UnifiControllerEmulator
 
@@ -43,6 +45,10 @@ def activator_settings() -> ActivatorSettings:
         return ActivatorSettings(similarity_enabled=False, mcp_url=None, classifier_url=None, reasoning_url=None)
     finally:
         os.environ.update(saved)
+
+
+def audit_records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def pending(metrics: str, layer: str) -> float:
@@ -116,7 +122,7 @@ async def test_block_runs_on_the_unifi_api_layer(fabric: Fabric) -> None:
     metrics = await fabric.metrics()
     assert pending(metrics, "unifi-api") == 0.0
     assert 'cortex_activator_queries_total{outcome="executed",tier="keyword"} 1.0' in metrics
-    (record,) = [json.loads(line) for line in fabric.audit_log.read_text().splitlines()]
+    (record,) = audit_records(fabric.audit_log)
     assert (record["actor"], record["layer"], record["action"], record["route"], record["result"]) == (
         "cortex-activator",
         "unifi-api",
@@ -197,3 +203,108 @@ async def test_unconfigured_layer_says_which_setting_is_missing() -> None:
     finally:
         await activator.stop()
     assert body["status"] == "routed" and "CORTEX_LAYERS_UNIFI_API_URL" in body["message"]
+
+
+async def test_request_is_held_while_a_sleeping_layer_wakes(
+    unifi_controller: UnifiControllerEmulator, unifi_api_settings: UnifiApiSettings
+) -> None:
+    """Nothing listens on the unifi-api URL at first (scaled to zero); the gauge stays up until it answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = activator_settings().model_copy(update={"wake_timeout_seconds": 20.0})
+    layers = LayerClientSettings(unifi_api_url=f"http://127.0.0.1:{port}", unifi_ssh_url=None, telemetry_url=None)
+    activator = Activator(settings, layers=layers)
+    await activator.start(ToolCatalog.from_snapshot(settings.catalog_snapshot_path))
+    app = create_app(settings, activator=activator)
+    layer = uvicorn.Server(
+        uvicorn.Config(
+            build_layer_app(LayerRunner(UnifiApiLayer(unifi_api_settings))),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    serving: asyncio.Task[None] | None = None
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as http:
+            request = asyncio.create_task(http.post("/query", json={"query": f"block client {MAC}"}))
+            for _ in range(100):
+                if pending((await http.get("/metrics")).text, "unifi-api") == 1.0:
+                    break
+                await asyncio.sleep(0.05)
+            assert pending((await http.get("/metrics")).text, "unifi-api") == 1.0
+            assert not request.done() and unifi_controller.requests == []
+            # KEDA would start the layer now; here the test does.
+            serving = asyncio.create_task(layer.serve())
+            body = (await asyncio.wait_for(request, 30)).json()
+            assert body["status"] == "executed", body
+            assert unifi_controller.stations[MAC]["blocked"] is True
+            assert pending((await http.get("/metrics")).text, "unifi-api") == 0.0
+    finally:
+        layer.should_exit = True
+        if serving is not None:
+            await serving
+        await activator.stop()
+
+
+async def test_a_layer_that_never_wakes_is_a_clear_503_answer(unifi_controller: UnifiControllerEmulator) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = activator_settings().model_copy(update={"wake_timeout_seconds": 1.0})
+    layers = LayerClientSettings(unifi_api_url=f"http://127.0.0.1:{port}", unifi_ssh_url=None, telemetry_url=None)
+    activator = Activator(settings, layers=layers)
+    await activator.start(ToolCatalog.from_snapshot(settings.catalog_snapshot_path))
+    try:
+        app = create_app(settings, activator=activator)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as http:
+            body = (await http.post("/query", json={"query": f"block client {MAC}"})).json()
+    finally:
+        await activator.stop()
+    assert body["status"] == "failed" and "did not answer /health within 1 s" in body["message"], body
+    assert body["result"]["status"] == 503
+
+
+async def test_events_wait_for_a_sleeping_telemetry_layer(
+    unifi_controller: UnifiControllerEmulator, unifi_api_settings: UnifiApiSettings, audit_log: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    telemetry = uvicorn.Server(
+        uvicorn.Config(
+            build_telemetry_app(TelemetryStore(TelemetrySettings(audit_log_path=audit_log))),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    serving: asyncio.Task[None] | None = None
+    settings = activator_settings()
+    async with serve_app(build_layer_app(LayerRunner(UnifiApiLayer(unifi_api_settings)))) as api_url:
+        layers = LayerClientSettings(
+            unifi_api_url=api_url, unifi_ssh_url=None, telemetry_url=f"http://127.0.0.1:{port}"
+        )
+        activator = Activator(settings, layers=layers)
+        await activator.start(ToolCatalog.from_snapshot(settings.catalog_snapshot_path))
+        try:
+            app = create_app(settings, activator=activator)
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://a") as http:
+                body = (await http.post("/query", json={"query": f"block client {MAC}"})).json()
+                assert body["status"] == "executed", body
+                # The event is held, and counted, until the telemetry layer is up.
+                assert pending((await http.get("/metrics")).text, "cortex-telemetry") == 1.0
+                serving = asyncio.create_task(telemetry.serve())
+                for _ in range(100):
+                    if pending((await http.get("/metrics")).text, "cortex-telemetry") == 0.0:
+                        break
+                    await asyncio.sleep(0.1)
+                assert pending((await http.get("/metrics")).text, "cortex-telemetry") == 0.0
+        finally:
+            telemetry.should_exit = True
+            if serving is not None:
+                await serving
+            await activator.stop()
+    (record,) = audit_records(audit_log)
+    assert (record["action"], record["result"]) == ("block_client", "ok")
