@@ -10,6 +10,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.api_client import ApiClient
@@ -79,12 +80,24 @@ async def test_deployment_gets_three_running_pods_with_logs_and_exec(
 
     configuration = client.Configuration()
     await config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-    async with WsApiClient(configuration) as ws:
-        output = await client.CoreV1Api(ws).connect_get_namespaced_pod_exec(
-            pod,
-            namespace,
-            command=["echo", "hi"],  # type: ignore[arg-type]  # argv list; the stub says str stderr=True, stdin=False, stdout=True, tty=False
-        )
+    # On a loaded machine an exec right after the pod turns Running can be refused (400) while KWOK catches up.
+    for attempt in range(20):
+        try:
+            async with WsApiClient(configuration) as ws:
+                output = await client.CoreV1Api(ws).connect_get_namespaced_pod_exec(
+                    pod,
+                    namespace,
+                    command=["echo", "hi"],  # type: ignore[arg-type]  # argv list; the stub says str
+                    stderr=True,
+                    stdin=False,
+                    stdout=True,
+                    tty=False,
+                )
+            break
+        except aiohttp.WSServerHandshakeError:
+            if attempt == 19:
+                raise
+            await asyncio.sleep(0.25)
     assert output.strip() == "hi"
 
 
