@@ -30,16 +30,16 @@ def annotation_words(tool: Any) -> str:
     annotations = tool.annotations
     if annotations is None:
         return "none"
-    if annotations.readOnlyHint:
+    if annotations.read_only_hint:
         return "read-only"
-    words = ["destructive" if annotations.destructiveHint else "write"]
-    if annotations.idempotentHint:
+    words = ["destructive" if annotations.destructive_hint else "write"]
+    if annotations.idempotent_hint:
         words.append("idempotent")
     return ", ".join(words)
 
 
 def parameter_list(tool: Any) -> str:
-    schema = tool.inputSchema or {}
+    schema = tool.input_schema or {}
     required = set(schema.get("required") or [])
     names = [name for name in schema.get("properties") or {} if name not in UNIVERSAL]
     return ", ".join(name if name in required else f"{name}?" for name in names) or "—"
