@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 INSTRUCTIONS = """\
 Manage a K3s / Kubernetes cluster. Read tools (get_*) are safe; apply_manifest uses server-side apply \
 and supports dry_run; delete/restart/exec are destructive. Lists return compact rows with a \
-continue_token when more remain. Secret values are never shown, only keys and sizes."""
+continue_token when more remain. Secret values are never shown, only keys and sizes. Every cluster tool \
+takes an optional `context`: a kubeconfig context (see list_contexts) to run that one call against; \
+omitted = the active context."""
 
 
 def tool_refusal(tool: Tool, settings: Settings) -> str | None:

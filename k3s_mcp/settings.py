@@ -63,10 +63,11 @@ class Settings(BaseSettings):
         "listed nor callable.",
     )
     compact_tool_schemas: bool = Field(
-        default=False,
+        default=True,
         validation_alias=AliasChoices("K3S_COMPACT_TOOL_SCHEMAS", "compact_tool_schemas"),
         description="List tools without output schemas and with compact optional parameters (about half the "
-        "tokens of tools/list); answers keep their structured content.",
+        "tokens of tools/list); answers keep their structured content. false lists the full schemas, which "
+        "FastMCP clients need to build a typed `.data`.",
     )
     list_limit: int = Field(
         default=100,

@@ -17,7 +17,7 @@ deployments: FastMCP = FastMCP("deployments")
 
 Namespace = Annotated[
     str | None,
-    Field(description="Namespace; omitted = the server's default namespace (K3S_DEFAULT_NAMESPACE)."),
+    Field(description="Namespace; omitted = the server's default namespace."),
 ]
 
 
@@ -53,7 +53,7 @@ class ScaleResult(BaseModel):
 async def get_deployments(
     namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
     limit: Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")] = None,
-    continue_token: Annotated[str | None, Field(description="continue_token of a previous page.")] = None,
+    continue_token: Annotated[str | None, Field(description="continue_token of the previous page.")] = None,
 ) -> RowPage[DeploymentRow]:
     """List deployments as rows (name, namespace, ready, up-to-date, available, age, images, selector).
 

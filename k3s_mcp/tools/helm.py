@@ -50,7 +50,7 @@ Release = Annotated[
 ]
 Namespace = Annotated[
     str | None,
-    Field(description="Namespace of the release; omitted = the server's default namespace (K3S_DEFAULT_NAMESPACE)."),
+    Field(description="Namespace of the release; omitted = the server's default namespace."),
 ]
 Chart = Annotated[
     str,

@@ -25,7 +25,7 @@ ScalerKind = Annotated[
 Name = Annotated[str, Field(min_length=1, max_length=253, description="Name of the ScaledObject/ScaledJob.")]
 Namespace = Annotated[
     str | None,
-    Field(description="Namespace; omitted = the server's default namespace (K3S_DEFAULT_NAMESPACE)."),
+    Field(description="Namespace; omitted = the server's default namespace."),
 ]
 DryRun = Annotated[bool, Field(description="Validate on the server and report, changing nothing.")]
 
@@ -157,8 +157,8 @@ async def get_keda_scalers(
     kind: ScalerKind = "ScaledObject",
     namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
     labels: Annotated[str | None, Field(description="Label selector, e.g. 'app=web'.")] = None,
-    limit: Annotated[int | None, Field(ge=1, le=5000, description="Most rows (default K3S_LIST_LIMIT).")] = None,
-    continue_token: Annotated[str | None, Field(description="continue_token of a previous page.")] = None,
+    limit: Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")] = None,
+    continue_token: Annotated[str | None, Field(description="continue_token of the previous page.")] = None,
 ) -> RowPage[ScalerRow]:
     """List KEDA ScaledObjects (or ScaledJobs) as rows: target, min/max, trigger types, Ready/Active, paused.
 

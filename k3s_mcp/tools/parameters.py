@@ -9,11 +9,11 @@ from pydantic import Field
 Name = Annotated[str, Field(min_length=1, max_length=253, description="Name of the object.")]
 Namespace = Annotated[
     str | None,
-    Field(description="Namespace; omitted = the server's default namespace (K3S_DEFAULT_NAMESPACE)."),
+    Field(description="Namespace; omitted = the server's default namespace."),
 ]
 ListNamespace = Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")]
 Labels = Annotated[str | None, Field(description="Label selector, e.g. 'app=web,tier!=db'.")]
-Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default K3S_LIST_LIMIT, 100).")]
-ContinueToken = Annotated[str | None, Field(description="The continue_token of a previous page, to get the next one.")]
+Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")]
+ContinueToken = Annotated[str | None, Field(description="continue_token of the previous page.")]
 DryRun = Annotated[bool, Field(description="Validate on the server and report, changing nothing.")]
 StringMap = Annotated[dict[str, str] | None, Field(description="Labels to set on the object, e.g. {'app': 'web'}.")]

@@ -22,10 +22,10 @@ pods: FastMCP = FastMCP("pods")
 
 Namespace = Annotated[
     str | None,
-    Field(description="Namespace; omitted = the server's default namespace (K3S_DEFAULT_NAMESPACE)."),
+    Field(description="Namespace; omitted = the server's default namespace."),
 ]
-Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default K3S_LIST_LIMIT, 100).")]
-ContinueToken = Annotated[str | None, Field(description="The continue_token of a previous page, to get the next one.")]
+Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")]
+ContinueToken = Annotated[str | None, Field(description="continue_token of the previous page.")]
 
 
 class LogsResult(BaseModel):
