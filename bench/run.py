@@ -64,7 +64,7 @@ def _settings(args: argparse.Namespace) -> BenchSettings:
 
 
 def _run_activator(settings: BenchSettings, quick: bool) -> dict[str, Any]:
-    """The activator engineer's benchmark, run as its own process writing JSON; absent or failing is reported."""
+    """bench/activator.py, run as its own process writing JSON; absent or failing is reported."""
     if not ACTIVATOR_MODULE.exists():
         return {"status": "absent", "error": "bench/activator.py is not there"}
     with tempfile.TemporaryDirectory() as scratch:
