@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from local_server import serve_app
 from pydantic import SecretStr
-from ssh_device import SshDevice
-from unifi_controller_emulator import UnifiControllerEmulator
 
 from cortex.layers.settings import UnifiApiSettings, UnifiSshSettings
+from tests.cortex.layers.local_server import serve_app
+from tests.cortex.layers.ssh_device import SshDevice
+from tests.cortex.layers.unifi_controller_emulator import UnifiControllerEmulator
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from local_server import serve_app
-from unifi_controller_emulator import UnifiControllerEmulator
 
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.http_app import create_app
@@ -31,6 +29,8 @@ from cortex.layers.settings import LayerClientSettings, TelemetrySettings, Unifi
 from cortex.layers.telemetry import TelemetryStore, build_telemetry_app
 from cortex.layers.unifi_api import UnifiApiLayer
 from cortex.layers.unifi_ssh import UnifiSshLayer
+from tests.cortex.layers.local_server import serve_app
+from tests.cortex.layers.unifi_controller_emulator import UnifiControllerEmulator
 
 MAC = "aa:bb:cc:dd:ee:ff"
 AP = "f0:9f:c2:00:00:02"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from ssh_device import free_port
 
 from cortex.layers.cli import main, parse_args
+from tests.cortex.layers.ssh_device import free_port
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:

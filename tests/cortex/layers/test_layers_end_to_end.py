@@ -13,8 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from local_server import serve_app
-from unifi_controller_emulator import UnifiControllerEmulator
 
 from cortex.layers.client import (
     DispatchResult,
@@ -31,6 +29,8 @@ from cortex.layers.telemetry import TelemetryStore, build_telemetry_app
 from cortex.layers.unifi_api import UnifiApiLayer
 from cortex.layers.unifi_intents import UnifiRequestError, dispatch_network_request, match_unifi_request
 from cortex.layers.unifi_ssh import UnifiSshLayer
+from tests.cortex.layers.local_server import serve_app
+from tests.cortex.layers.unifi_controller_emulator import UnifiControllerEmulator
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

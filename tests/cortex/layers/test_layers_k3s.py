@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from local_server import serve_app
 
 from cortex.layers.client import HttpLayerClient, LayerCall, LayerDispatcher
 from cortex.layers.contract import LayerRequest
@@ -14,6 +13,7 @@ from cortex.layers.service import LayerRunner, build_layer_app
 from cortex.layers.settings import K3sLayerSettings
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
+from tests.cortex.layers.local_server import serve_app
 
 pytestmark = pytest.mark.cluster
 
@@ -102,7 +102,7 @@ async def test_k3s_layer_over_http(k3s_runner: LayerRunner) -> None:
         result = await dispatcher.dispatch(LayerCall("k3s", "get_nodes"), actor="anna")
         await dispatcher.aclose()
     assert result.ok, result.response.error
-    assert result.response.result["count"] == 3
+    assert result.response.result["count"] >= 3  # the three nodes of the local cluster, plus any a benchmark adds
 
 
 def test_mcp_target_names_a_server_or_url() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from local_server import serve_app
 from pydantic import SecretStr
 
 from cortex.layers.settings import LayerServiceSettings, TelemetrySettings
 from cortex.layers.telemetry import OutcomeEvent, TelemetryStore, build_telemetry_app
+from tests.cortex.layers.local_server import serve_app
 
 
 def read_text(path: Path) -> str:

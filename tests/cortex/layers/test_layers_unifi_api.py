@@ -7,14 +7,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from local_server import serve_app
 from pydantic import SecretStr
-from unifi_controller_emulator import UnifiControllerEmulator
 
 from cortex.layers.contract import LayerRequest
 from cortex.layers.service import LayerRunner, build_layer_app
 from cortex.layers.settings import LayerServiceSettings, UnifiApiSettings
 from cortex.layers.unifi_api import UnifiApiLayer
+from tests.cortex.layers.local_server import serve_app
+from tests.cortex.layers.unifi_controller_emulator import UnifiControllerEmulator
 
 
 @pytest.fixture

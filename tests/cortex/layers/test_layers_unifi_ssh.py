@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from ssh_device import SshDevice
 
 from cortex.layers.contract import LayerRequest
 from cortex.layers.service import LayerRunner
 from cortex.layers.settings import UnifiSshSettings
 from cortex.layers.unifi_ssh import ALLOWED_COMMANDS, UnifiSshLayer
+from tests.cortex.layers.ssh_device import SshDevice
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ async def test_no_known_hosts_means_no_connection(unifi_ssh_settings: UnifiSshSe
 
 
 async def test_wrong_client_key_is_refused(unifi_ssh_settings: UnifiSshSettings, tmp_path: Path) -> None:
-    from ssh_device import keygen
+    from tests.cortex.layers.ssh_device import keygen
 
     other_key = tmp_path / "other_key"
     keygen(other_key)
