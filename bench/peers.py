@@ -200,14 +200,14 @@ def build_peers(settings: BenchSettings) -> list[Peer]:
             ),
         },
     )
-    compact = Peer(
-        key="k3s-mcp-compact",
-        title="k3s-mcp, K3S_COMPACT_TOOL_SCHEMAS=true",
+    core = Peer(
+        key="k3s-mcp-core",
+        title="k3s-mcp, K3S_TOOLSETS=core",
         language="Python",
         version="working tree",
         install=_install_ours,
-        env={"K3S_COMPACT_TOOL_SCHEMAS": "true"},
-        operations={name: _renamed(build, "k3s-mcp", "k3s-mcp-compact") for name, build in ours.operations.items()},
+        env={"K3S_TOOLSETS": "core"},
+        operations={name: _renamed(build, "k3s-mcp", "k3s-mcp-core") for name, build in ours.operations.items()},
     )
     go = Peer(
         key="kubernetes-mcp-server",
@@ -324,7 +324,7 @@ def build_peers(settings: BenchSettings) -> list[Peer]:
             ),
         },
     )
-    return [ours, compact, go, ts, py, kubectl]
+    return [ours, core, go, ts, py, kubectl]
 
 
 def _renamed(build: CallBuilder, old: str, new: str) -> CallBuilder:

@@ -17,7 +17,7 @@ OURS = "k3s-mcp"
 # One colour per contender across every plot.
 COLOURS = {
     OURS: "#1f77b4",
-    "k3s-mcp-compact": "#17becf",
+    "k3s-mcp-core": "#17becf",
     "kubernetes-mcp-server": "#d62728",
     "mcp-server-kubernetes": "#9467bd",
     "kubectl-mcp-server": "#2ca02c",
