@@ -14,7 +14,12 @@ help: ## list the targets
 $(UV):
 	@command -v python3 >/dev/null || { echo "python3 (>= 3.11) is required" >&2; exit 1; }
 	@echo "installing uv from PyPI ..." >&2
-	@python3 -m pip install --quiet --user uv >&2 || python3 -m pip install --quiet --break-system-packages --user uv >&2
+	@python3 -m pip install --quiet --user uv >&2 2>/dev/null \
+		|| python3 -m pip install --quiet --user --break-system-packages uv >&2 2>/dev/null \
+		|| python3 -m pip install --quiet uv >&2
+	@# pip puts the binary where its scheme says; link it where this Makefile looks.
+	@test -x $@ || { mkdir -p $(dir $@) && ln -sf "$$(python3 -c 'import uv; print(uv.find_uv_bin())')" $@; }
+	@$@ --version >&2
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
 	@$(UV) sync --frozen --quiet >&2
