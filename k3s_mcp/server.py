@@ -28,6 +28,7 @@ from mcp_types import CallToolRequestParams, ListToolsRequest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from k3s_mcp.answers import RowTableMiddleware
 from k3s_mcp.confirmation import ConfirmationMiddleware, ConfirmationPolicy
 from k3s_mcp.contexts import ContextMiddleware, ContextSessions
 from k3s_mcp.kube import KubeSession, Target, session_scope, translate_api_error
@@ -160,6 +161,7 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
         middleware=[
             # Outermost, so it also compacts what the inner middleware adds to each listed tool.
             *([CompactToolListingMiddleware()] if settings.compact_tool_schemas else []),
+            *([RowTableMiddleware()] if settings.list_text == "table" else []),
             ErrorShieldMiddleware(settings),
             KubeSessionMiddleware(session),
             ToolPolicyMiddleware(settings, toolsets),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,6 +69,12 @@ class Settings(BaseSettings):
         description="List tools without output schemas and with compact optional parameters (about half the "
         "tokens of tools/list); answers keep their structured content. false lists the full schemas, which "
         "FastMCP clients need to build a typed `.data`.",
+    )
+    list_text: Literal["table", "json"] = Field(
+        default="table",
+        validation_alias=AliasChoices("K3S_LIST_TEXT", "list_text"),
+        description="How the text of a list answer reads: `table` (a header and tab-separated rows, about half the "
+        "tokens) or `json`. Structured content is the same either way.",
     )
     list_limit: int = Field(
         default=100,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from k3s_mcp.listing import compact_schema
@@ -46,7 +45,7 @@ async def test_compact_listing_halves_the_schema_and_keeps_structured_answers(
     assert not answer.is_error
     assert answer.structured_content is not None
     assert any(row["name"] == "default" for row in answer.structured_content["items"])
-    assert json.loads(answer.content[0].text)["count"] == answer.structured_content["count"]
+    assert f"count: {answer.structured_content['count']}" in answer.content[0].text
     # `context` is explained once in the instructions rather than on every tool.
     full_context = {t.name: t.input_schema["properties"].get("context") for t in full.tools}
     assert full_context["get_pods"] and full_context["get_pods"].get("description")

@@ -1,0 +1,80 @@
+"""List answers read as tables for a model and keep their typed rows for programs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from fastmcp.client.client import CallToolResult
+from mcp_types import TextContent
+
+from k3s_mcp.answers import cell, row_table
+from tests.cluster.cluster import ClusterAPI
+from tests.k3s_mcp.conftest import ClientFactory, call, create
+
+pytestmark = pytest.mark.cluster
+
+
+def text_of(result: CallToolResult) -> str:
+    (block,) = result.content
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+def test_cells_never_break_the_table() -> None:
+    assert cell("a\tb\nc") == "a b c"
+    assert cell(None) == "-" and cell("") == "-" and cell([]) == "-"
+    assert cell(True) == "true"
+    assert cell(["a", "b"]) == "a,b"
+    assert cell({"cpu": "4", "memory": "16Gi"}) == "cpu=4,memory=16Gi"
+    assert cell([{"type": "Ready", "status": "True"}]) == "type=Ready,status=True"
+    assert cell({"nested": {"deep": 1}}) == '{"nested":{"deep":1}}'
+    assert row_table({"name": "x"}) is None, "only list answers become tables"
+    assert row_table({"items": [], "count": 0}) == "(no rows)\ncount: 0"
+
+
+async def test_list_text_is_a_table_and_structured_rows_stay(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    for name in ("one", "two"):
+        create(
+            cluster_api,
+            f"/api/v1/namespaces/{namespace}/configmaps",
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "labels": {"table": "yes"}},
+                "data": {"k": "v"},
+            },
+        )
+    result = await mcp_client.call_tool(
+        "get_configmaps", {"namespace": namespace, "labels": "table=yes"}, raise_on_error=False
+    )
+    assert not result.is_error
+    lines = text_of(result).splitlines()
+    header = lines[0].split("\t")
+    assert header[0] == "NAME" and "NAMESPACE" in header
+    rows = [line.split("\t") for line in lines[1:3]]
+    assert sorted(row[0] for row in rows) == ["one", "two"] and all(len(row) == len(header) for row in rows)
+    assert "count: 2" in lines
+    assert result.structured_content is not None
+    assert sorted(row["name"] for row in result.structured_content["items"]) == ["one", "two"]
+
+
+async def test_secret_values_stay_hidden_in_the_table(mcp_client: Client[Any], namespace: str) -> None:
+    await call(mcp_client, "apply_secret", {"name": "db", "namespace": namespace, "string_data": {"pw": "s3cr3t!"}})
+    result = await mcp_client.call_tool("get_secrets", {"namespace": namespace}, raise_on_error=False)
+    text = text_of(result)
+    assert text.startswith("NAME\t") and "db" in text
+    assert "s3cr3t!" not in text and "czNjcjN0IQ" not in text
+
+
+async def test_json_text_on_request_and_single_objects_untouched(kubeconfig: str, make_client: ClientFactory) -> None:
+    async with make_client(kubeconfig=kubeconfig, list_text="json") as client:
+        listed = await client.call_tool("get_namespaces", {}, raise_on_error=False)
+    assert json.loads(text_of(listed))["count"] == listed.structured_content["count"]
+    async with make_client(kubeconfig=kubeconfig) as client:
+        info = await client.call_tool("get_cluster_info", {}, raise_on_error=False)
+    assert json.loads(text_of(info))["version"].startswith("v1.")
