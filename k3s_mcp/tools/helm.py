@@ -495,6 +495,29 @@ async def get_helm_history(
     return HelmHistory(name=release, namespace=ns, items=rows, count=len(rows))
 
 
+async def _install_or_upgrade(
+    session: KubeSession,
+    verb: Literal["install", "upgrade"],
+    release: str,
+    ns: str,
+    chart: str,
+    repo_url: str | None,
+    version: str | None,
+    values: dict[str, Any] | None,
+    *,
+    flags: list[str],
+    dry_run: bool,
+) -> dict[str, Any]:
+    """Run `helm install` or `helm upgrade` on the helm route and return its JSON answer."""
+    arguments = [release, *_chart_arguments(chart, repo_url, version), "--namespace", ns, "-o", "json"]
+    arguments += ["--timeout", f"{int(session.settings.helm_timeout_seconds)}s", *flags]
+    if dry_run:
+        arguments.append("--dry-run=server")
+    with _values_file(values) as values_arguments:
+        output = await run_helm(session, verb, *arguments, *values_arguments, release=release, namespace=ns)
+    return _json(output, verb) or {}
+
+
 @helm.tool(title="Install a Helm chart", tags=WRITE_TAGS, annotations=WRITE, meta=HELM_KIND)
 async def install_helm_chart(
     release: Release,
@@ -532,20 +555,20 @@ async def install_helm_chart(
             must_exist=False,
             dry_run=dry_run,
         )
-    arguments = [release, *_chart_arguments(chart, repo_url, version), "--namespace", ns, "-o", "json"]
-    arguments += ["--timeout", f"{int(session.settings.helm_timeout_seconds)}s"]
-    if create_namespace:
-        arguments.append("--create-namespace")
-    if wait:
-        arguments.append("--wait")
-    if dry_run:
-        arguments.append("--dry-run=server")
-    with _values_file(values) as values_arguments:
-        output = await run_helm(session, "install", *arguments, *values_arguments, release=release, namespace=ns)
-    suffix = " (dry run)" if dry_run else ""
-    return _release_from_json(
-        _json(output, "install") or {}, route, f"Installed release {release!r} in namespace {ns!r}{suffix}."
+    data = await _install_or_upgrade(
+        session,
+        "install",
+        release,
+        ns,
+        chart,
+        repo_url,
+        version,
+        values,
+        flags=[*(["--create-namespace"] if create_namespace else []), *(["--wait"] if wait else [])],
+        dry_run=dry_run,
     )
+    suffix = " (dry run)" if dry_run else ""
+    return _release_from_json(data, route, f"Installed release {release!r} in namespace {ns!r}{suffix}.")
 
 
 @helm.tool(title="Upgrade a Helm release", tags=WRITE_TAGS, annotations=WRITE, meta=HELM_KIND)
@@ -586,18 +609,20 @@ async def upgrade_helm_release(
             must_exist=True,
             dry_run=dry_run,
         )
-    arguments = [release, *_chart_arguments(chart, repo_url, version), "--namespace", ns, "-o", "json"]
-    arguments += ["--timeout", f"{int(session.settings.helm_timeout_seconds)}s"]
-    if reuse_values:
-        arguments.append("--reuse-values")
-    if wait:
-        arguments.append("--wait")
-    if dry_run:
-        arguments.append("--dry-run=server")
-    with _values_file(values) as values_arguments:
-        output = await run_helm(session, "upgrade", *arguments, *values_arguments, release=release, namespace=ns)
+    data = await _install_or_upgrade(
+        session,
+        "upgrade",
+        release,
+        ns,
+        chart,
+        repo_url,
+        version,
+        values,
+        flags=[*(["--reuse-values"] if reuse_values else []), *(["--wait"] if wait else [])],
+        dry_run=dry_run,
+    )
     suffix = " (dry run)" if dry_run else ""
-    result = _release_from_json(_json(output, "upgrade") or {}, route, "")
+    result = _release_from_json(data, route, "")
     result.message = f"Upgraded release {release!r} in {ns!r} to revision {result.revision}{suffix}."
     return result
 
