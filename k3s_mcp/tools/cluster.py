@@ -22,11 +22,9 @@ from k3s_mcp.render import (
     service_row,
 )
 from k3s_mcp.tools import READ_ONLY, READ_TAGS
+from k3s_mcp.tools.parameters import ContinueToken, Limit
 
 cluster: FastMCP = FastMCP("cluster")
-
-Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")]
-ContinueToken = Annotated[str | None, Field(description="continue_token of the previous page.")]
 
 
 class ClusterInfo(BaseModel):

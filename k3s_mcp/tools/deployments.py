@@ -12,13 +12,9 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import current_session
 from k3s_mcp.render import DeploymentRow, RowPage, deployment_row, page, trim
 from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools.parameters import ContinueToken, Limit, ListNamespace, Namespace
 
 deployments: FastMCP = FastMCP("deployments")
-
-Namespace = Annotated[
-    str | None,
-    Field(description="Namespace; omitted = the server's default namespace."),
-]
 
 
 class DeploymentCondition(BaseModel):
@@ -51,9 +47,9 @@ class ScaleResult(BaseModel):
 
 @deployments.tool(title="List deployments", tags=READ_TAGS, annotations=READ_ONLY)
 async def get_deployments(
-    namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
-    limit: Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")] = None,
-    continue_token: Annotated[str | None, Field(description="continue_token of the previous page.")] = None,
+    namespace: ListNamespace = None,
+    limit: Limit = None,
+    continue_token: ContinueToken = None,
 ) -> RowPage[DeploymentRow]:
     """List deployments as rows (name, namespace, ready, up-to-date, available, age, images, selector).
 

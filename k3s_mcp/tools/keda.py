@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import FIELD_MANAGER, KubeSession, ResourceInfo, Target, current_session
 from k3s_mcp.render import RowPage, age, page, trim
 from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools.parameters import DryRun, Namespace
 
 keda: FastMCP = FastMCP("keda")
 
@@ -23,11 +24,6 @@ ScalerKind = Annotated[
     Field(description="ScaledObject (scales a Deployment/StatefulSet) or ScaledJob (runs Jobs per event)."),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=253, description="Name of the ScaledObject/ScaledJob.")]
-Namespace = Annotated[
-    str | None,
-    Field(description="Namespace; omitted = the server's default namespace."),
-]
-DryRun = Annotated[bool, Field(description="Validate on the server and report, changing nothing.")]
 
 
 class Trigger(BaseModel):

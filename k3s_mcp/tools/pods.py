@@ -17,15 +17,9 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import Target, current_session
 from k3s_mcp.render import PodRow, RowPage, page, pod_row, tail_text
 from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS
+from k3s_mcp.tools.parameters import ContinueToken, Limit, Namespace
 
 pods: FastMCP = FastMCP("pods")
-
-Namespace = Annotated[
-    str | None,
-    Field(description="Namespace; omitted = the server's default namespace."),
-]
-Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to return (default 100).")]
-ContinueToken = Annotated[str | None, Field(description="continue_token of the previous page.")]
 
 
 class LogsResult(BaseModel):
