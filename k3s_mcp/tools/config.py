@@ -56,6 +56,15 @@ def _check_size(kind: str, name: str, data: dict[str, str]) -> None:
         raise ToolError(f"{kind} {name!r} would hold {size} bytes; the limit is {MAX_DATA_BYTES}. Nothing was changed.")
 
 
+async def _delete(kind: str, plural: str, name: str, namespace: str | None, *, dry_run: bool) -> DeletedObject:
+    session = current_session()
+    info = await session.resolve(plural)
+    ns = namespace or session.settings.default_namespace
+    await session.delete(info, name, ns, dry_run=dry_run)
+    verb = "Would delete" if dry_run else "Deleted"
+    return DeletedObject(kind=kind, name=name, namespace=ns, dry_run=dry_run, message=f"{verb} {kind}/{name} in {ns}.")
+
+
 @config.tool(title="List ConfigMaps", tags=READ_TAGS, annotations=READ_ONLY)
 async def get_configmaps(
     namespace: ListNamespace = None,
@@ -113,14 +122,7 @@ async def apply_configmap(
 @config.tool(title="Delete a ConfigMap", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
 async def delete_configmap(name: Name, namespace: Namespace = None, dry_run: DryRun = False) -> DeletedObject:
     """Delete a ConfigMap. Pods that mount it keep their copy until restarted; new pods fail to start."""
-    session = current_session()
-    info = await session.resolve("configmaps")
-    ns = namespace or session.settings.default_namespace
-    await session.delete(info, name, ns, dry_run=dry_run)
-    verb = "Would delete" if dry_run else "Deleted"
-    return DeletedObject(
-        kind="ConfigMap", name=name, namespace=ns, dry_run=dry_run, message=f"{verb} ConfigMap/{name} in {ns}."
-    )
+    return await _delete("ConfigMap", "configmaps", name, namespace, dry_run=dry_run)
 
 
 @config.tool(title="List Secrets", tags=READ_TAGS, annotations=READ_ONLY)
@@ -188,11 +190,4 @@ async def apply_secret(
 @config.tool(title="Delete a Secret", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
 async def delete_secret(name: Name, namespace: Namespace = None, dry_run: DryRun = False) -> DeletedObject:
     """Delete a Secret. Pods that mount it or read it as env fail to start afterwards."""
-    session = current_session()
-    info = await session.resolve("secrets")
-    ns = namespace or session.settings.default_namespace
-    await session.delete(info, name, ns, dry_run=dry_run)
-    verb = "Would delete" if dry_run else "Deleted"
-    return DeletedObject(
-        kind="Secret", name=name, namespace=ns, dry_run=dry_run, message=f"{verb} Secret/{name} in {ns}."
-    )
+    return await _delete("Secret", "secrets", name, namespace, dry_run=dry_run)
