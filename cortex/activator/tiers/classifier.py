@@ -71,14 +71,14 @@ def system_prompt(catalog: ToolCatalog) -> str:
     return "\n".join(lines)
 
 
-class ClassifierTier:
-    """Asks the model once; a malformed answer raises ModelOutputError and the router escalates."""
+class ModelTier:
+    """A tier that asks a chat model about the tools it offers: the shortlist's pick, or the whole catalog."""
 
     def __init__(
         self,
         endpoint: ChatEndpoint,
         catalog: ToolCatalog,
-        max_tokens: int = 96,
+        max_tokens: int,
         shortlist: ToolShortlist | None = None,
     ) -> None:
         self.endpoint = endpoint
@@ -88,6 +88,19 @@ class ClassifierTier:
 
     def offered(self, query: str, hints: Sequence[str] = ()) -> ToolCatalog:
         return self.shortlist.select(query, hints) if self.shortlist is not None else self.catalog
+
+
+class ClassifierTier(ModelTier):
+    """Asks the model once; a malformed answer raises ModelOutputError and the router escalates."""
+
+    def __init__(
+        self,
+        endpoint: ChatEndpoint,
+        catalog: ToolCatalog,
+        max_tokens: int = 96,
+        shortlist: ToolShortlist | None = None,
+    ) -> None:
+        super().__init__(endpoint, catalog, max_tokens, shortlist)
 
     async def answer(self, query: str, hints: Sequence[str] = ()) -> TierAnswer:
         offered = await asyncio.to_thread(self.offered, query, hints)

@@ -10,7 +10,7 @@ from typing import Any
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import PlanStep, TierAnswer
 from cortex.activator.shortlist import ToolShortlist
-from cortex.activator.tiers.classifier import argument_properties, merge_arguments
+from cortex.activator.tiers.classifier import ModelTier, argument_properties, merge_arguments
 from cortex.activator.tiers.model_endpoint import ChatEndpoint, ModelOutputError, parse_json_object
 
 SYSTEM = (
@@ -85,7 +85,7 @@ def _raw_steps(message: dict[str, Any]) -> list[tuple[Any, Any]]:
     raise ModelOutputError(f"reasoning output has no plan: {content[:160]!r}")
 
 
-class ReasoningTier:
+class ReasoningTier(ModelTier):
     """Turns function calls (or a JSON plan in the text) into checked plan steps."""
 
     def __init__(
@@ -96,14 +96,8 @@ class ReasoningTier:
         max_tokens: int = 192,
         shortlist: ToolShortlist | None = None,
     ) -> None:
-        self.endpoint = endpoint
-        self.catalog = catalog
+        super().__init__(endpoint, catalog, max_tokens, shortlist)
         self.max_steps = max_steps
-        self.max_tokens = max_tokens
-        self.shortlist = shortlist
-
-    def offered(self, query: str, hints: Sequence[str] = ()) -> ToolCatalog:
-        return self.shortlist.select(query, hints) if self.shortlist is not None else self.catalog
 
     async def answer(self, query: str, hints: Sequence[str] = ()) -> TierAnswer:
         offered = await asyncio.to_thread(self.offered, query, hints)
