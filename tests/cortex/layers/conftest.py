@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from cortex.layers.settings import UnifiApiSettings, UnifiSshSettings
-from tests.cortex.layers.local_server import serve_app
+from tests.cortex.layers.local_server import ServedLayers, serve_app, serve_layers
 from tests.cortex.layers.ssh_device import SshDevice
 from tests.cortex.layers.unifi_controller_emulator import UnifiControllerEmulator
 
@@ -68,3 +68,12 @@ def unifi_ssh_settings(ssh_device: SshDevice) -> UnifiSshSettings:
 @pytest.fixture
 def audit_log(tmp_path: Path) -> Path:
     return tmp_path / "audit" / "audit.jsonl"
+
+
+@pytest.fixture
+async def served_layers(
+    unifi_api_settings: UnifiApiSettings, unifi_ssh_settings: UnifiSshSettings, audit_log: Path
+) -> AsyncIterator[ServedLayers]:
+    """The unifi-api and unifi-ssh layers and telemetry, each as its own HTTP service, as in the cluster."""
+    async with serve_layers(unifi_api_settings, unifi_ssh_settings, audit_log) as layers:
+        yield layers

@@ -23,13 +23,11 @@ from cortex.activator.catalog import ToolCatalog
 from cortex.activator.http_app import create_app
 from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings
-from cortex.layers.client import HttpLayerClient, HttpTelemetryClient, LayerDispatcher
 from cortex.layers.service import LayerRunner, build_layer_app
-from cortex.layers.settings import LayerClientSettings, TelemetrySettings, UnifiApiSettings, UnifiSshSettings
+from cortex.layers.settings import LayerClientSettings, TelemetrySettings, UnifiApiSettings
 from cortex.layers.telemetry import TelemetryStore, build_telemetry_app
 from cortex.layers.unifi_api import UnifiApiLayer
-from cortex.layers.unifi_ssh import UnifiSshLayer
-from tests.cortex.layers.local_server import serve_app
+from tests.cortex.layers.local_server import ServedLayers, serve_app
 from tests.cortex.layers.unifi_controller_emulator import UnifiControllerEmulator
 
 MAC = "aa:bb:cc:dd:ee:ff"
@@ -72,38 +70,20 @@ class Fabric:
 
 @pytest.fixture
 async def fabric(
-    unifi_controller: UnifiControllerEmulator,
-    unifi_api_settings: UnifiApiSettings,
-    unifi_ssh_settings: UnifiSshSettings,
-    audit_log: Path,
+    unifi_controller: UnifiControllerEmulator, served_layers: ServedLayers, audit_log: Path
 ) -> AsyncIterator[Fabric]:
-    api_app = build_layer_app(LayerRunner(UnifiApiLayer(unifi_api_settings)))
-    ssh_app = build_layer_app(LayerRunner(UnifiSshLayer(unifi_ssh_settings)))
-    telemetry_app = build_telemetry_app(TelemetryStore(TelemetrySettings(audit_log_path=audit_log)))
-    async with (
-        serve_app(api_app) as api_url,
-        serve_app(ssh_app) as ssh_url,
-        serve_app(telemetry_app) as telemetry_url,
-    ):
-        dispatcher = LayerDispatcher(
-            {
-                "unifi-api": HttpLayerClient("unifi-api", api_url, timeout=1.5),
-                "unifi-ssh": HttpLayerClient("unifi-ssh", ssh_url, timeout=5.0),
-            },
-            telemetry=HttpTelemetryClient(telemetry_url),
-        )
-        settings = activator_settings()
-        activator = Activator(settings, layers=dispatcher)
-        # The snapshot catalog: these requests never reach k3s_mcp, so no cluster is needed.
-        await activator.start(ToolCatalog.from_snapshot(settings.catalog_snapshot_path))
-        try:
-            async with (
-                serve_app(create_app(settings, activator=activator)) as activator_url,
-                httpx.AsyncClient(base_url=activator_url, timeout=30) as http,
-            ):
-                yield Fabric(http, unifi_controller, audit_log)
-        finally:
-            await activator.stop()
+    settings = activator_settings()
+    activator = Activator(settings, layers=served_layers.dispatcher(api_timeout=1.5))
+    # The snapshot catalog: these requests never reach k3s_mcp, so no cluster is needed.
+    await activator.start(ToolCatalog.from_snapshot(settings.catalog_snapshot_path))
+    try:
+        async with (
+            serve_app(create_app(settings, activator=activator)) as activator_url,
+            httpx.AsyncClient(base_url=activator_url, timeout=30) as http,
+        ):
+            yield Fabric(http, unifi_controller, audit_log)
+    finally:
+        await activator.stop()
 
 
 async def test_block_runs_on_the_unifi_api_layer(fabric: Fabric) -> None:

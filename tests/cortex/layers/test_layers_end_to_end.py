@@ -17,19 +17,18 @@ import pytest
 from cortex.layers.client import (
     DispatchResult,
     HttpLayerClient,
-    HttpTelemetryClient,
     InProcessLayerClient,
     InProcessTelemetry,
     LayerCall,
     LayerDispatcher,
 )
-from cortex.layers.service import LayerRunner, build_layer_app
+from cortex.layers.service import LayerRunner
 from cortex.layers.settings import TelemetrySettings, UnifiApiSettings, UnifiSshSettings
-from cortex.layers.telemetry import TelemetryStore, build_telemetry_app
+from cortex.layers.telemetry import TelemetryStore
 from cortex.layers.unifi_api import UnifiApiLayer
 from cortex.layers.unifi_intents import UnifiRequestError, dispatch_network_request, match_unifi_request
 from cortex.layers.unifi_ssh import UnifiSshLayer
-from tests.cortex.layers.local_server import serve_app
+from tests.cortex.layers.local_server import ServedLayers
 from tests.cortex.layers.unifi_controller_emulator import UnifiControllerEmulator
 
 
@@ -52,29 +51,10 @@ class Fabric:
 
 
 @pytest.fixture
-async def fabric(
-    unifi_controller: UnifiControllerEmulator,
-    unifi_api_settings: UnifiApiSettings,
-    unifi_ssh_settings: UnifiSshSettings,
-    audit_log: Path,
-) -> AsyncIterator[Fabric]:
-    api_app = build_layer_app(LayerRunner(UnifiApiLayer(unifi_api_settings)))
-    ssh_app = build_layer_app(LayerRunner(UnifiSshLayer(unifi_ssh_settings)))
-    telemetry_app = build_telemetry_app(TelemetryStore(TelemetrySettings(audit_log_path=audit_log)))
-    async with (
-        serve_app(api_app) as api_url,
-        serve_app(ssh_app) as ssh_url,
-        serve_app(telemetry_app) as telemetry_url,
-    ):
-        dispatcher = LayerDispatcher(
-            {
-                "unifi-api": HttpLayerClient("unifi-api", api_url, timeout=1.0),
-                "unifi-ssh": HttpLayerClient("unifi-ssh", ssh_url, timeout=5.0),
-            },
-            telemetry=HttpTelemetryClient(telemetry_url),
-        )
-        yield Fabric(dispatcher, unifi_controller, telemetry_url)
-        await dispatcher.aclose()
+async def fabric(unifi_controller: UnifiControllerEmulator, served_layers: ServedLayers) -> AsyncIterator[Fabric]:
+    dispatcher = served_layers.dispatcher(api_timeout=1.0)
+    yield Fabric(dispatcher, unifi_controller, served_layers.telemetry_url)
+    await dispatcher.aclose()
 
 
 async def test_block_request_end_to_end(fabric: Fabric) -> None:
