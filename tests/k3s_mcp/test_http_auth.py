@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,46 +13,18 @@ from fastmcp.client.auth import BearerAuth
 from mcp.shared.exceptions import MCPError
 
 from k3s_mcp.http_auth import is_loopback
-from tests.k3s_mcp.conftest import call
+from tests.k3s_mcp.conftest import SERVER_PROGRAM, call, free_port, serve_with_token, server_env
 
 pytestmark = pytest.mark.cluster
 
-BIN = Path(sys.executable).parent
 TOKEN = "k3s-mcp-test-token-5b1f0e7c9a"
-
-
-def server_env(kubeconfig: str, **extra: str) -> dict[str, str]:
-    return {"PATH": os.environ.get("PATH", ""), "HOME": str(Path.home()), "KUBECONFIG": kubeconfig, **extra}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
 async def token_server(kubeconfig: str) -> AsyncIterator[str]:
     """`k3s-mcp-server --transport http` on 127.0.0.1 with K3S_MCP_AUTH_TOKEN set; yields its URL."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "k3s-mcp-server"),
-        *("--transport", "http", "--host", "127.0.0.1", "--port", str(port)),
-        env=server_env(kubeconfig, K3S_MCP_AUTH_TOKEN=TOKEN),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(200):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert process.returncode is None, "server exited during start-up"
-            await asyncio.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 10)
+    async with serve_with_token(kubeconfig, TOKEN) as url:
+        yield url
 
 
 async def test_requests_without_the_token_get_401(token_server: str) -> None:
@@ -95,7 +63,7 @@ async def test_client_with_a_wrong_token_is_refused(token_server: str) -> None:
 def test_non_loopback_bind_without_token_is_refused(kubeconfig: str) -> None:
     port = free_port()
     result = subprocess.run(
-        [str(BIN / "k3s-mcp-server"), "--transport", "http", "--host", "0.0.0.0", "--port", str(port)],
+        [SERVER_PROGRAM, "--transport", "http", "--host", "0.0.0.0", "--port", str(port)],
         env=server_env(kubeconfig),
         capture_output=True,
         text=True,

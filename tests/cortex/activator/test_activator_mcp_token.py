@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -18,47 +17,18 @@ from cortex.activator.http_app import create_app
 from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings
 from cortex.layers.settings import LayerClientSettings
+from tests.k3s_mcp.conftest import serve_with_token
 
 pytestmark = pytest.mark.cluster
 
-BIN = Path(sys.executable).parent
 TOKEN = "cortex-to-k3s-mcp-token-1d9c04"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 async def mcp_url(kubeconfig: str) -> AsyncIterator[str]:
     """URL of `k3s-mcp-server --transport http` on 127.0.0.1 with K3S_MCP_AUTH_TOKEN set."""
-    port = free_port()
-    environment = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(Path.home()),
-        "KUBECONFIG": kubeconfig,
-        "K3S_MCP_AUTH_TOKEN": TOKEN,
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "k3s-mcp-server"),
-        *("--transport", "http", "--host", "127.0.0.1", "--port", str(port)),
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(300):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert process.returncode is None, "k3s-mcp-server exited during start-up"
-            await asyncio.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 10)
+    async with serve_with_token(kubeconfig, TOKEN) as url:
+        yield url
 
 
 async def started(settings: ActivatorSettings) -> Activator:
