@@ -30,6 +30,10 @@ def failure(layer: str, action: str, code: str, message: str, status: int) -> La
     )
 
 
+def timed_out(layer: str, action: str, seconds: float) -> LayerResponse:
+    return failure(layer, action, "layer_timeout", f"layer {layer} did not answer {action} within {seconds:g} s", 504)
+
+
 class LayerClient(Protocol):
     """Something that runs a LayerRequest on one named layer and always returns a LayerResponse."""
 
@@ -65,13 +69,7 @@ class HttpLayerClient:
             async with asyncio.timeout(self.timeout):
                 response = await self._http.post("/v1/execute", json=request.model_dump(mode="json"))
         except (TimeoutError, httpx.TimeoutException):
-            return failure(
-                self.name,
-                request.action,
-                "layer_timeout",
-                f"layer {self.name} did not answer {request.action} within {self.timeout:g} s",
-                504,
-            )
+            return timed_out(self.name, request.action, self.timeout)
         except httpx.HTTPError as exc:
             return failure(
                 self.name,
@@ -115,13 +113,7 @@ class InProcessLayerClient:
             async with asyncio.timeout(self.timeout):
                 return await self.runner.execute(request)
         except TimeoutError:
-            return failure(
-                self.name,
-                request.action,
-                "layer_timeout",
-                f"layer {self.name} did not answer {request.action} within {self.timeout:g} s",
-                504,
-            )
+            return timed_out(self.name, request.action, self.timeout)
 
     async def aclose(self) -> None:
         await self.runner.stop()
