@@ -22,20 +22,33 @@ class ObjectChange(BaseModel):
     message: str
 
 
-def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
+def _comparable(obj: dict[str, Any], applied: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The object without what the server or controllers change on their own (status, versions, and labels or
+    annotations the applied document does not name), so two reads compare equal unless a writer changed them."""
     clean = {k: v for k, v in obj.items() if k != "status"}
     metadata = {k: v for k, v in (clean.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
+    if applied is not None:
+        named = applied.get("metadata") or {}
+        for key in ("labels", "annotations"):
+            mine = named.get(key) or {}
+            metadata[key] = {k: v for k, v in (metadata.get(key) or {}).items() if k in mine}
     clean["metadata"] = metadata
     return clean
 
 
-def _outcome(before: dict[str, Any] | None, after: dict[str, Any], dry_run: bool) -> str:
+def outcome(
+    before: dict[str, Any] | None, after: dict[str, Any], dry_run: bool, applied: dict[str, Any] | None = None
+) -> Literal["created", "configured", "unchanged"]:
+    """Created, configured or unchanged. An unchanged resourceVersion proves a no-op; a changed one may come from
+    a controller writing status (or a revision annotation) between our read and our write, so then the content
+    decides."""
     if before is None:
         return "created"
-    if dry_run:
-        return "unchanged" if _comparable(before) == _comparable(after) else "configured"
-    old = (before.get("metadata") or {}).get("resourceVersion")
-    return "unchanged" if old == (after.get("metadata") or {}).get("resourceVersion") else "configured"
+    if not dry_run and (before.get("metadata") or {}).get("resourceVersion") == (after.get("metadata") or {}).get(
+        "resourceVersion"
+    ):
+        return "unchanged"
+    return "unchanged" if _comparable(before, applied) == _comparable(after, applied) else "configured"
 
 
 def _change(
@@ -69,7 +82,7 @@ async def apply_object(
     ns = namespace if info.namespaced else None
     before = await session.get_optional(info, name, ns)
     after = await session.apply(info, manifest, ns, dry_run=dry_run, force=force)
-    return _change(info, name, ns, _outcome(before, after, dry_run), dry_run, "configured"), after
+    return _change(info, name, ns, outcome(before, after, dry_run, manifest), dry_run, "configured"), after
 
 
 async def patch_object(
@@ -106,4 +119,4 @@ async def patch_object(
     if subresource:
         # A subresource answers with its own kind (Scale); the object itself is what callers want.
         after = before if dry_run else await session.request("GET", info.path(ns, name), target=target)
-    return _change(info, name, ns, _outcome(before, after, dry_run), dry_run, done), after
+    return _change(info, name, ns, outcome(before, after, dry_run), dry_run, done), after

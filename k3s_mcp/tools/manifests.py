@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
 from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools.changes import outcome as change_outcome
 
 manifests: FastMCP = FastMCP("manifests")
 
@@ -83,16 +84,6 @@ def parse_manifest(manifest_yaml: str) -> list[tuple[int, dict[str, Any]]]:
     return parsed
 
 
-def _comparable(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object without fields the server changes on every write, to tell 'unchanged' in a dry run."""
-    clean = {k: v for k, v in obj.items() if k != "status"}
-    metadata = dict(clean.get("metadata") or {})
-    for volatile in ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid"):
-        metadata.pop(volatile, None)
-    clean["metadata"] = metadata
-    return clean
-
-
 async def _resolve_for_apply(session: KubeSession, document: dict[str, Any], crds_applied: bool) -> ResourceInfo:
     """Resolve a document's kind; when this batch created CRDs, give them a few seconds to be served."""
     attempts = 20 if crds_applied else 1
@@ -153,15 +144,7 @@ async def apply_manifest(
             outcome.namespace = target_ns
             before = await session.get_optional(info, name, target_ns)
             after = await session.apply(info, document, target_ns, dry_run=dry_run, force=force_conflicts)
-            if before is None:
-                outcome.result = "created"
-            elif dry_run:
-                outcome.result = "unchanged" if _comparable(before) == _comparable(after) else "configured"
-            else:
-                same = (before.get("metadata") or {}).get("resourceVersion") == (after.get("metadata") or {}).get(
-                    "resourceVersion"
-                )
-                outcome.result = "unchanged" if same else "configured"
+            outcome.result = change_outcome(before, after, dry_run, applied=document)
             if kind == "CustomResourceDefinition" and not dry_run:
                 crds_applied = True
         except ToolError as error:
