@@ -227,6 +227,23 @@ def service_row(service: dict[str, Any], endpoints: int | None = None) -> Servic
     )
 
 
+class Condition(BaseModel):
+    """One entry of an object's status.conditions, as `kubectl describe` shows it."""
+
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+
+
+def conditions(obj: dict[str, Any]) -> list[Condition]:
+    """The status conditions of a Deployment, StatefulSet, DaemonSet, Job or HPA."""
+    return [
+        Condition(type=c.get("type", ""), status=c.get("status", ""), reason=c.get("reason"), message=c.get("message"))
+        for c in (obj.get("status") or {}).get("conditions") or []
+    ]
+
+
 class NodeCondition(BaseModel):
     type: str
     status: str

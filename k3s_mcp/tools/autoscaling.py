@@ -9,7 +9,7 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
-from k3s_mcp.render import RowPage, page, trim
+from k3s_mcp.render import Condition, RowPage, conditions, page, trim
 from k3s_mcp.rows import HorizontalPodAutoscalerRow, horizontal_pod_autoscaler_row
 from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
 from k3s_mcp.tools.changes import ObjectChange, apply_object
@@ -20,18 +20,11 @@ autoscaling: FastMCP = FastMCP("autoscaling")
 _TARGETS = {"Deployment": "deployments.apps", "StatefulSet": "statefulsets.apps", "ReplicaSet": "replicasets.apps"}
 
 
-class HpaCondition(BaseModel):
-    type: str
-    status: str
-    reason: str | None = None
-    message: str | None = None
-
-
 class HpaDetail(BaseModel):
     summary: HorizontalPodAutoscalerRow
     desired_replicas: int | None
     last_scale_time: str | None
-    conditions: list[HpaCondition] = Field(
+    conditions: list[Condition] = Field(
         description="AbleToScale, ScalingActive (False when metrics are missing), ScalingLimited."
     )
     object: dict[str, Any] = Field(description="The HPA without managedFields and last-applied.")
@@ -67,12 +60,7 @@ async def get_hpa(name: Name, namespace: Namespace = None) -> HpaDetail:
         summary=horizontal_pod_autoscaler_row(hpa),
         desired_replicas=status.get("desiredReplicas"),
         last_scale_time=status.get("lastScaleTime"),
-        conditions=[
-            HpaCondition(
-                type=c.get("type", ""), status=c.get("status", ""), reason=c.get("reason"), message=c.get("message")
-            )
-            for c in status.get("conditions") or []
-        ],
+        conditions=conditions(hpa),
         object=trim(hpa),
     )
 

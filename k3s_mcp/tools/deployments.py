@@ -10,25 +10,18 @@ from fastmcp import Context, FastMCP
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
-from k3s_mcp.render import DeploymentRow, RowPage, deployment_row, page, trim
+from k3s_mcp.render import Condition, DeploymentRow, RowPage, conditions, deployment_row, page, trim
 from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
 from k3s_mcp.tools.parameters import ContinueToken, Limit, ListNamespace, Namespace
 
 deployments: FastMCP = FastMCP("deployments")
 
 
-class DeploymentCondition(BaseModel):
-    type: str
-    status: str
-    reason: str | None = None
-    message: str | None = None
-
-
 class DeploymentDetail(BaseModel):
     """A deployment: its summary row, its conditions and the trimmed object."""
 
     summary: DeploymentRow
-    conditions: list[DeploymentCondition]
+    conditions: list[Condition]
     object: dict[str, Any] = Field(description="The Deployment without managedFields and last-applied.")
 
 
@@ -72,18 +65,9 @@ async def get_deployment(
     ns = namespace or session.settings.default_namespace
     info = await session.resolve("deployments.apps")
     deployment = await session.get(info, name, ns)
-    conditions = [
-        DeploymentCondition(
-            type=c.get("type", ""),
-            status=c.get("status", ""),
-            reason=c.get("reason"),
-            message=c.get("message"),
-        )
-        for c in (deployment.get("status") or {}).get("conditions") or []
-    ]
     return DeploymentDetail(
         summary=deployment_row(deployment),
-        conditions=conditions,
+        conditions=conditions(deployment),
         object=trim(deployment, reveal_secrets=session.settings.reveal_secrets),
     )
 

@@ -10,20 +10,13 @@ from fastmcp import FastMCP
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import FIELD_MANAGER, Target, current_session
-from k3s_mcp.render import RowPage, page, trim
+from k3s_mcp.render import Condition, RowPage, conditions, page, trim
 from k3s_mcp.rows import CronJobRow, JobRow, cronjob_row, job_row
 from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_AGAIN, WRITE_TAGS
 from k3s_mcp.tools.changes import ObjectChange, patch_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
 
 jobs: FastMCP = FastMCP("jobs")
-
-
-class Condition(BaseModel):
-    type: str
-    status: str
-    reason: str | None = None
-    message: str | None = None
 
 
 class JobDetail(BaseModel):
@@ -44,13 +37,6 @@ class CreatedJob(BaseModel):
     cronjob: str
     dry_run: bool
     message: str
-
-
-def _conditions(obj: dict[str, Any]) -> list[Condition]:
-    return [
-        Condition(type=c.get("type", ""), status=c.get("status", ""), reason=c.get("reason"), message=c.get("message"))
-        for c in (obj.get("status") or {}).get("conditions") or []
-    ]
 
 
 @jobs.tool(title="List Jobs", tags=READ_TAGS, annotations=READ_ONLY)
@@ -75,7 +61,7 @@ async def get_job(name: Name, namespace: Namespace = None) -> JobDetail:
     session = current_session()
     info = await session.resolve("jobs.batch")
     job = await session.get(info, name, namespace or session.settings.default_namespace)
-    return JobDetail(summary=job_row(job), conditions=_conditions(job), object=trim(job))
+    return JobDetail(summary=job_row(job), conditions=conditions(job), object=trim(job))
 
 
 @jobs.tool(title="List CronJobs", tags=READ_TAGS, annotations=READ_ONLY)

@@ -10,7 +10,7 @@ from fastmcp import Context, FastMCP
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
-from k3s_mcp.render import RowPage, page, trim
+from k3s_mcp.render import Condition, RowPage, conditions, page, trim
 from k3s_mcp.rows import DaemonSetRow, StatefulSetRow, daemonset_row, statefulset_row
 from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
 from k3s_mcp.tools.changes import patch_object
@@ -19,24 +19,17 @@ from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListN
 workloads: FastMCP = FastMCP("workloads")
 
 
-class WorkloadCondition(BaseModel):
-    type: str
-    status: str
-    reason: str | None = None
-    message: str | None = None
-
-
 class StatefulSetDetail(BaseModel):
     summary: StatefulSetRow
     current_revision: str | None
     update_revision: str | None
-    conditions: list[WorkloadCondition]
+    conditions: list[Condition]
     object: dict[str, Any] = Field(description="The StatefulSet without managedFields and last-applied.")
 
 
 class DaemonSetDetail(BaseModel):
     summary: DaemonSetRow
-    conditions: list[WorkloadCondition]
+    conditions: list[Condition]
     object: dict[str, Any] = Field(description="The DaemonSet without managedFields and last-applied.")
 
 
@@ -50,15 +43,6 @@ class StatefulSetScaleResult(BaseModel):
     settled: bool = Field(description="True when every requested replica is ready (and no extra remain).")
     waited_seconds: float
     message: str
-
-
-def _conditions(obj: dict[str, Any]) -> list[WorkloadCondition]:
-    return [
-        WorkloadCondition(
-            type=c.get("type", ""), status=c.get("status", ""), reason=c.get("reason"), message=c.get("message")
-        )
-        for c in (obj.get("status") or {}).get("conditions") or []
-    ]
 
 
 @workloads.tool(title="List StatefulSets", tags=READ_TAGS, annotations=READ_ONLY)
@@ -87,7 +71,7 @@ async def get_statefulset(name: Name, namespace: Namespace = None) -> StatefulSe
         summary=statefulset_row(statefulset),
         current_revision=status.get("currentRevision"),
         update_revision=status.get("updateRevision"),
-        conditions=_conditions(statefulset),
+        conditions=conditions(statefulset),
         object=trim(statefulset),
     )
 
@@ -113,7 +97,7 @@ async def get_daemonset(name: Name, namespace: Namespace = None) -> DaemonSetDet
     session = current_session()
     info = await session.resolve("daemonsets.apps")
     daemonset = await session.get(info, name, namespace or session.settings.default_namespace)
-    return DaemonSetDetail(summary=daemonset_row(daemonset), conditions=_conditions(daemonset), object=trim(daemonset))
+    return DaemonSetDetail(summary=daemonset_row(daemonset), conditions=conditions(daemonset), object=trim(daemonset))
 
 
 def _statefulset_settled(statefulset: dict[str, Any], replicas: int) -> tuple[bool, int]:
