@@ -446,6 +446,15 @@ def http_ok(url: str) -> bool:
 # Configuration of each component
 
 
+SECRET_LOGGER = "secret-logger"
+SECRET_LOG_LINES = (
+    'level=info msg="calling the billing API"',
+    'level=debug msg="request headers" authorization="Authorization: Bearer kwokFake3b1f0c9e7d2a4f68b5c1e0d9"',
+    'level=info msg="billing API answered" status=200',
+)
+"""What a container named SECRET_LOGGER logs: one line carries a (fake) bearer token."""
+
+
 def kwok_config(state: Path) -> str:
     """KWOK's configuration: its stages (from the pinned module), plus logs and exec for every pod."""
     kwok_src = module_dir("kwok", KWOK_MODULE)
@@ -467,6 +476,11 @@ def kwok_config(state: Path) -> str:
             f'2026-01-01T00:{i // 60:02d}:{i % 60:02d}.000000000Z stdout F level=info msg="simulated line {i}" n={i}\n'
             for i in range(1, 301)
         )
+    )
+    # A container named SECRET_LOGGER (in any pod) logs credential-shaped lines instead, for the redaction tests.
+    secret_logs_file = state / "secret-pod.log"
+    secret_logs_file.write_text(
+        "".join(f"2026-01-01T00:00:0{i}.000000000Z stdout F {line}\n" for i, line in enumerate(SECRET_LOG_LINES))
     )
     local: dict[str, Any] = {"workDir": str(sandbox), "envs": [{"name": "KWOK_SIMULATED", "value": "true"}]}
     if os.geteuid() == 0:
@@ -492,7 +506,12 @@ def kwok_config(state: Path) -> str:
             "apiVersion": "kwok.x-k8s.io/v1alpha1",
             "kind": "ClusterLogs",
             "metadata": {"name": "all-pods"},
-            "spec": {"logs": [{"logsFile": str(logs_file), "previousLogsFile": str(logs_file), "follow": False}]},
+            "spec": {
+                "logs": [
+                    {"containers": [SECRET_LOGGER], "logsFile": str(secret_logs_file), "follow": False},
+                    {"logsFile": str(logs_file), "previousLogsFile": str(logs_file), "follow": False},
+                ]
+            },
         },
         {
             "apiVersion": "kwok.x-k8s.io/v1alpha1",
