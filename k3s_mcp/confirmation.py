@@ -26,7 +26,8 @@ from mcp_types import (
     ListToolsRequest,
 )
 
-from k3s_mcp.kube import current_session
+from k3s_mcp.kube import KubeSession, ResourceInfo, UnknownKindError, current_session
+from k3s_mcp.kube.requests import check_namespace
 from k3s_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,13 +66,17 @@ def _matches(value: str, patterns: Sequence[str], *, kind: bool = False) -> str 
 
 @dataclass(frozen=True)
 class CallFacts:
-    """What the policy looks at in one call."""
+    """What the policy looks at in one call, after the kind is resolved: `kinds` holds every name of the resolved
+    resource type (kind, plural, singular, short names, `plural.group`), so 'ns', 'namespaces' and 'Namespace' are
+    one kind; `namespaces` holds the call's namespace and, for a Namespace object, its own name."""
 
     tool: str
     verb: str
     kind: str | None
     namespace: str | None
     destructive: bool
+    kinds: tuple[str, ...] = ()
+    namespaces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,33 +116,54 @@ class ConfirmationPolicy:
             return None
         if facts.verb in self.verbs:
             return f"verb {facts.verb!r} is listed in K3S_CONFIRM_VERBS"
-        if facts.kind:
-            kind = _matches(facts.kind, self.kinds, kind=True)
+        for kind_name in facts.kinds or ((facts.kind,) if facts.kind else ()):
+            kind = _matches(kind_name, self.kinds, kind=True)
             if kind is not None:
                 return f"kind {facts.kind!r} matches K3S_CONFIRM_KINDS pattern {kind!r}"
-        if facts.namespace:
-            namespace = _matches(facts.namespace, self.namespaces)
+        for namespace_name in facts.namespaces or ((facts.namespace,) if facts.namespace else ()):
+            namespace = _matches(namespace_name, self.namespaces)
             if namespace is not None:
-                return f"namespace {facts.namespace!r} matches K3S_CONFIRM_NAMESPACES pattern {namespace!r}"
+                return f"namespace {namespace_name!r} matches K3S_CONFIRM_NAMESPACES pattern {namespace!r}"
         return None
 
 
-def call_facts(tool: Tool, arguments: dict[str, Any], default_namespace: str) -> CallFacts:
-    """The verb (first word of the tool name), kind and namespace of a call, as the policy sees them."""
+async def call_facts(tool: Tool, arguments: dict[str, Any], session: KubeSession) -> CallFacts:
+    """The verb (first word of the tool name), resolved kind and namespaces of a call, as the policy sees them."""
     verb, _, rest = tool.name.partition("_")
     kind = arguments.get("kind")
     if not isinstance(kind, str) or not kind:
         meta_kind = (tool.meta or {}).get(KIND_META)
         kind = meta_kind if isinstance(meta_kind, str) else rest or None
+    api_version = arguments.get("api_version")
+    info: ResourceInfo | None = None
+    if kind:
+        try:
+            info = await session.resolve(kind, api_version if isinstance(api_version, str) and api_version else None)
+        except UnknownKindError:
+            info = None  # a tool-level kind such as 'helm_release': its literal name is what the patterns match
     namespace = arguments.get("namespace")
     if not isinstance(namespace, str) or not namespace:
-        namespace = default_namespace
+        namespace = session.settings.default_namespace
+    check_namespace(namespace)
+    kinds: tuple[str, ...] = (kind,) if kind else ()
+    namespaces: tuple[str, ...] = (namespace,)
+    if info is not None:
+        kinds = (info.kind, info.resource, info.singular, info.qualified, *info.short_names)
+        kind = info.kind
+        if not info.namespaced:
+            namespaces = ()
+        name = arguments.get("name")
+        if info.group == "" and info.resource == "namespaces" and isinstance(name, str) and name:
+            # A rule about namespace 'foo' also covers the Namespace object 'foo' itself.
+            namespaces = (*namespaces, name)
     return CallFacts(
         tool=tool.name,
         verb=verb.lower(),
         kind=kind,
-        namespace=namespace,
+        namespace=namespaces[0] if namespaces else None,
         destructive="destructive" in tool.tags,
+        kinds=kinds,
+        namespaces=namespaces,
     )
 
 
@@ -194,7 +220,7 @@ class ConfirmationMiddleware(Middleware):
         tool = await context.fastmcp_context.fastmcp.get_tool(message.name)
         if tool is None or not self.policy.covers(tool):
             return await call_next(context)
-        facts = call_facts(tool, arguments, current_session().settings.default_namespace)
+        facts = await call_facts(tool, arguments, current_session())
         reason = self.policy.reason(facts)
         if reason is None:
             return await call_next(context)

@@ -12,6 +12,7 @@ How a tool module uses it:
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -19,6 +20,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_HIDDEN = re.compile(r"\(hidden, \d+ bytes\)")
 RowT = TypeVar("RowT", bound=BaseModel)
 
 
@@ -68,18 +70,38 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
 def mask_secret(secret: dict[str, Any]) -> dict[str, Any]:
     """A copy of a Secret whose values are replaced by their sizes; keys stay visible."""
     masked = copy.deepcopy(secret)
-    for field_name in ("data", "stringData"):
-        values = masked.get(field_name)
-        if isinstance(values, dict):
-            masked[field_name] = {key: _hidden_size(field_name, value) for key, value in values.items()}
-    annotations = (masked.get("metadata") or {}).get("annotations")
-    if isinstance(annotations, dict) and LAST_APPLIED in annotations:
-        annotations[LAST_APPLIED] = "(hidden: may contain secret values)"
+    mask_secrets_in(masked, all_secrets=True)
     return masked
+
+
+def mask_secrets_in(value: Any, *, all_secrets: bool = False) -> None:
+    """Mask, in place, every Secret found anywhere in an API answer: objects of kind Secret at any depth (a
+    `List`, an apply result, a Table's row objects) and, with `all_secrets` (the answer of a Secret path, whose
+    list items carry no kind), every object in it. Values become sizes; the last-applied annotation is hidden."""
+    if isinstance(value, dict):
+        secret = all_secrets or value.get("kind") == "Secret"
+        if secret:
+            for field_name in ("data", "stringData"):
+                values = value.get(field_name)
+                if isinstance(values, dict):
+                    value[field_name] = {key: _hidden_size(field_name, item) for key, item in values.items()}
+            metadata = value.get("metadata")
+            annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+            if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+                annotations[LAST_APPLIED] = "(hidden: may contain secret values)"
+        for item in value.values():
+            if isinstance(item, dict | list):
+                mask_secrets_in(item, all_secrets=secret)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, dict | list):
+                mask_secrets_in(item, all_secrets=all_secrets)
 
 
 def _hidden_size(field_name: str, value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
+    if _HIDDEN.fullmatch(text):
+        return text  # masked already (the access layer masks at the source; views may mask again)
     # `data` is base64: report the decoded size a person would expect.
     size = (len(text) * 3) // 4 - text.count("=") if field_name == "data" else len(text.encode())
     return f"(hidden, {size} bytes)"

@@ -37,11 +37,15 @@ from kubernetes_asyncio.config.incluster_config import load_incluster_config
 from kubernetes_asyncio.config.kube_config import KubeConfigLoader, KubeConfigMerger
 from kubernetes_asyncio.stream import WsApiClient
 
+from k3s_mcp.kube.requests import InvalidNameError as InvalidNameError
+from k3s_mcp.kube.requests import api_path, check_name, check_namespace, check_segment
+from k3s_mcp.render import mask_secrets_in
 from k3s_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
 
 FIELD_MANAGER = "k3s-mcp"
+APPLY_PATCH_UTF8 = "application/apply-patch+yaml; charset=utf-8"
 _AGGREGATED_DISCOVERY = (
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
@@ -71,16 +75,8 @@ class ResourceInfo:
         return f"{self.resource}.{self.group}" if self.group else self.resource
 
     def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
-        """REST path of the collection, or of one object when `name` is given."""
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            base += f"/namespaces/{namespace}"
-        base += f"/{self.resource}"
-        if name:
-            base += f"/{name}"
-            if subresource:
-                base += f"/{subresource}"
-        return base
+        """REST path of the collection, or of one object when `name` is given (see :mod:`k3s_mcp.kube.requests`)."""
+        return api_path(self, namespace, name, subresource)
 
 
 @dataclass(frozen=True)
@@ -109,6 +105,14 @@ class _Discovery:
 
 class KubeconfigError(ToolError):
     """The kubeconfig is missing or cannot be loaded."""
+
+
+class UnknownKindError(ToolError):
+    """Discovery knows no resource type by that kind, plural, short name or `kind.group`."""
+
+
+_SECRET_TARGETS = {"secret", "secrets"}
+_QUOTED_VALUE = re.compile(r'Invalid value: "(?:[^"\\]|\\.)*"')
 
 
 def _api_message(error: ApiException) -> str:
@@ -145,6 +149,9 @@ def translate_api_error(
     if isinstance(error, ApiException):
         status = error.status or 0
         message = _api_message(error)
+        if target.kind.lower() in _SECRET_TARGETS:
+            # A validation message may quote the refused value; for a Secret that value is the secret.
+            message = _QUOTED_VALUE.sub("Invalid value: (hidden)", message)
         if status == 404:
             scope = f" in namespace {target.namespace!r}" if target.namespace else ""
             name = f" {target.name!r}" if target.name else ""
@@ -164,7 +171,11 @@ def translate_api_error(
                     f"Fix: bind a Role/ClusterRole granting '{verb}' on '{qualified}' to this identity, "
                     "or use a kubeconfig with more rights."
                 )
-            return ToolError(f"Forbidden to {target.action} {what}: {message}. Fix: grant the RBAC permission.")
+            # Not an RBAC denial: a protected object (kube-system), an admission check, a terminating namespace.
+            return ToolError(
+                f"The API server refused to {target.action} {what}: {message}. This is the API server's own "
+                "rule (a protected object or an admission check), not a missing RBAC permission."
+            )
         if status == 401:
             return ToolError(
                 f"Unauthorized: the API server rejected the credentials{where} ({message}). "
@@ -359,11 +370,20 @@ class KubeSession:
         content_type: str = "application/json",
         accept: str = "application/json",
     ) -> dict[str, Any]:
-        """Send one request and return the JSON answer as a dict."""
+        """Send one request and return the JSON answer as a dict (Secret values masked, see :meth:`decode`)."""
         raw = await self._send(
             method, path, target=target, query=query, body=body, content_type=content_type, accept=accept
         )
-        return _decode_object(raw)
+        return self.decode(raw, path)
+
+    def decode(self, raw: bytes | None, path: str) -> dict[str, Any]:
+        """The JSON answer of `path`; Secret values are masked here, at the source, for every caller: all
+        objects of a Secret path (lists, Tables, apply and delete answers) and any object of kind Secret inside
+        another answer. Only K3S_REVEAL_SECRETS=true lets values through."""
+        decoded = _decode_object(raw)
+        if not self.settings.reveal_secrets:
+            mask_secrets_in(decoded, all_secrets=_is_secret_path(path))
+        return decoded
 
     async def request_text(self, path: str, *, target: Target, query: list[tuple[str, str]] | None = None) -> str:
         """GET a plain-text endpoint (pod logs)."""
@@ -448,7 +468,7 @@ class KubeSession:
             if found is not None:
                 return found
         hint = f" with apiVersion {api_version!r}" if api_version else ""
-        raise ToolError(
+        raise UnknownKindError(
             f"Unknown kind {kind!r}{hint}: the cluster serves no such resource. "
             "Check the spelling (kind, plural or short name, e.g. 'Deployment', 'deploy'), "
             "or install the CRD that defines it."
@@ -468,10 +488,9 @@ class KubeSession:
     async def get_optional(self, info: ResourceInfo, name: str, namespace: str | None) -> dict[str, Any] | None:
         """The object, or None when it does not exist (other failures still raise)."""
         ns = namespace if info.namespaced else None
-        raw = await self._send(
-            "GET", info.path(ns, name), target=Target(info.kind, name, ns, action="get"), missing_ok=True
-        )
-        return None if raw is None else _decode_object(raw)
+        path = info.path(ns, name)
+        raw = await self._send("GET", path, target=Target(info.kind, name, ns, action="get"), missing_ok=True)
+        return None if raw is None else self.decode(raw, path)
 
     async def list_page(
         self,
@@ -483,8 +502,8 @@ class KubeSession:
         limit: int | None = None,
         continue_token: str | None = None,
     ) -> dict[str, Any]:
-        """List one page; `namespace=None` lists across all namespaces."""
-        ns = namespace if info.namespaced else None
+        """List one page; `namespace=None` (or empty) lists across all namespaces."""
+        ns = (namespace or None) if info.namespaced else None
         query: list[tuple[str, str]] = []
         if label_selector:
             query.append(("labelSelector", label_selector))
@@ -526,8 +545,10 @@ class KubeSession:
             info.path(ns, name),
             target=Target(info.kind, name, ns, action="apply"),
             query=query,
-            body=manifest,
-            content_type="application/apply-patch+yaml",
+            # The client would send JSON with \\uXXXX escapes, and the server reads an apply patch as YAML, where
+            # an escaped surrogate pair (any emoji) is invalid: send UTF-8 JSON, which is also YAML.
+            body=json.dumps(manifest, ensure_ascii=False).encode(),
+            content_type=APPLY_PATCH_UTF8,
         )
 
     async def patch(
@@ -567,6 +588,10 @@ class KubeSession:
         container: str | None,
     ) -> ExecResult:
         """Run argv in a container through the exec subresource (websocket); no shell is added."""
+        check_namespace(namespace)
+        check_name(await self.resolve("pods"), pod)
+        if container is not None:
+            check_segment(container, "container name")
         client = await self.ws_client()
         target = Target("Pod", pod, namespace, action="exec into")
         limit = self.settings.exec_max_output_bytes
@@ -584,21 +609,26 @@ class KubeSession:
             connect: Any = await CoreV1Api(client).connect_get_namespaced_pod_exec(
                 pod, namespace, _preload_content=False, **kwargs
             )
-            async with asyncio.timeout(self.settings.exec_timeout_seconds):
-                async with connect as socket:
-                    async for message in socket:
-                        if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
-                            break
-                        data: bytes = message.data if isinstance(message.data, bytes) else message.data.encode()
-                        if len(data) < 2:
-                            continue
-                        channel, payload = data[0], data[1:]
-                        if channel == 1:
-                            result.stdout_bytes += payload
-                        elif channel == 2:
-                            result.stderr_bytes += payload
-                        elif channel == 3:
-                            result.status_payload += payload
+            limit_seconds = self.settings.exec_timeout_seconds
+            try:
+                async with asyncio.timeout(limit_seconds):
+                    async with connect as socket:
+                        async for message in socket:
+                            if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+                                break
+                            data: bytes = message.data if isinstance(message.data, bytes) else message.data.encode()
+                            if len(data) < 2:
+                                continue
+                            channel, payload = data[0], data[1:]
+                            if channel == 1:
+                                result.stdout_bytes += payload
+                            elif channel == 2:
+                                result.stderr_bytes += payload
+                            elif channel == 3:
+                                result.status_payload += payload
+            except TimeoutError:
+                # Our own limit, not a silent API server: the command was still running and its stream is closed.
+                result.timed_out_after = limit_seconds
         result.finish(limit)
         return result
 
@@ -613,8 +643,14 @@ class ExecResult:
     exit_code: int | None = None
     failure: str | None = None
     truncated: bool = False
+    timed_out_after: float | None = None
 
     def finish(self, limit: int) -> None:
+        if self.timed_out_after is not None:
+            self.failure = (
+                f"Stopped after {self.timed_out_after:g} s: the command was still running at the exec time limit "
+                "(K3S_EXEC_TIMEOUT); the output so far is shown."
+            )
         if len(self.stdout_bytes) > limit or len(self.stderr_bytes) > limit:
             self.truncated = True
             self.stdout_bytes = self.stdout_bytes[-limit:]
@@ -646,6 +682,13 @@ def _decode_object(raw: bytes | None) -> dict[str, Any]:
         return {}
     decoded = json.loads(raw)
     return decoded if isinstance(decoded, dict) else {"items": decoded}
+
+
+_SECRET_PATH = re.compile(r"^/api/v1/(?:namespaces/[^/]+/)?secrets(?:/|$)")
+
+
+def _is_secret_path(path: str) -> bool:
+    return bool(_SECRET_PATH.match(path))
 
 
 def _index(discovery: _Discovery, info: ResourceInfo) -> None:

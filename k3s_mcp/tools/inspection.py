@@ -9,6 +9,7 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeSession, current_session
+from k3s_mcp.kube.requests import check_segment, field_selector
 from k3s_mcp.render import RowPage, page, trim
 from k3s_mcp.rows import EventRow, event_row, event_time
 from k3s_mcp.tools import READ_ONLY, READ_TAGS
@@ -71,18 +72,15 @@ async def get_events(
     """
     session = current_session()
     info = await session.resolve("events")
-    selectors = []
-    if kind:
-        selectors.append(f"involvedObject.kind={(await session.resolve(kind)).kind}")
-    if name:
-        selectors.append(f"involvedObject.name={name}")
-    if event_type:
-        selectors.append(f"type={event_type}")
-    if reason:
-        selectors.append(f"reason={reason}")
+    selector = field_selector(
+        involvedObject__kind=(await session.resolve(kind)).kind if kind else None,
+        involvedObject__name=check_segment(name, "object name") if name else None,
+        type=event_type,
+        reason=reason,
+    )
     size = limit or session.settings.list_limit
     listing = await session.list_page(
-        info, namespace, field_selector=",".join(selectors) or None, limit=size, continue_token=continue_token
+        info, namespace, field_selector=selector, limit=size, continue_token=continue_token
     )
     return page(_newest_first(listing), event_row, limit=size)
 
@@ -132,7 +130,9 @@ async def describe_object(
     if events_limit:
         events_info = await session.resolve("events")
         # Events about cluster-scoped objects (nodes) are recorded in some namespace: search them all.
-        listing = await session.list_page(events_info, ns, field_selector=f"involvedObject.uid={uid}", limit=500)
+        listing = await session.list_page(
+            events_info, ns, field_selector=field_selector(involvedObject__uid=uid), limit=500
+        )
         events = [event_row(e) for e in _newest_first(listing)["items"][:events_limit]]
     return DescribeView(
         kind=info.kind,
