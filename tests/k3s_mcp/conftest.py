@@ -37,13 +37,14 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve_with_token(kubeconfig: str, token: str) -> AsyncIterator[str]:
-    """Run `k3s-mcp-server --transport http` on 127.0.0.1 with K3S_MCP_AUTH_TOKEN=`token`; yields its MCP URL."""
+async def serve_with_token(kubeconfig: str, token: str | None) -> AsyncIterator[str]:
+    """Run `k3s-mcp-server --transport http` on 127.0.0.1 with K3S_MCP_AUTH_TOKEN=`token` (None: without a token,
+    as a local server runs); yields its MCP URL."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         SERVER_PROGRAM,
         *("--transport", "http", "--host", "127.0.0.1", "--port", str(port)),
-        env=server_env(kubeconfig, K3S_MCP_AUTH_TOKEN=token),
+        env=server_env(kubeconfig, **({"K3S_MCP_AUTH_TOKEN": token} if token is not None else {})),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -1,0 +1,1 @@
+"""The official MCP conformance suite, pinned by package.json and package-lock.json in this folder."""
