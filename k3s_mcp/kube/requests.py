@@ -93,10 +93,12 @@ def name_rule(group: str, resource: str) -> tuple[re.Pattern[str] | None, int, s
 def check_name(info: ResourceInfo, name: str) -> str:
     """An object name of `info`'s kind as the API server validates it (and always a single path segment)."""
     what = f"{info.kind} name" if info.kind else "name"
-    check_segment(name, what)
     pattern, limit, rule = name_rule(info.group, info.resource)
-    if len(name) > limit or (pattern is not None and not pattern.fullmatch(name)):
-        raise _refuse(what, name, rule)
+    if pattern is None:
+        return check_segment(name, what)
+    if not isinstance(name, str) or len(name) > limit or not pattern.fullmatch(name):
+        # Every stricter rule excludes all that the path-segment rule does, so the kind's own rule is the one said.
+        raise _refuse(what, name if isinstance(name, str) else str(name), rule)
     return name
 
 

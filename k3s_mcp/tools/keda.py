@@ -9,6 +9,7 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import FIELD_MANAGER, KubeSession, ResourceInfo, Target, current_session
+from k3s_mcp.kube.requests import check_name
 from k3s_mcp.render import RowPage, age, page, trim
 from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
 from k3s_mcp.tools.parameters import DryRun, Namespace
@@ -272,6 +273,8 @@ async def apply_scaled_object(
     if target_name is not None or target_kind is not None:
         if target_name is None:
             raise ToolError("target_kind was given without target_name: pass the workload's name too.")
+        # A reference is a name like any other: the target's own rule applies before it is written into the spec.
+        check_name(await session.resolve(target_kind or "Deployment"), target_name)
         spec["scaleTargetRef"] = {"name": target_name, "kind": target_kind or "Deployment"}
     if triggers is not None:
         spec["triggers"] = [trigger.manifest() for trigger in triggers]
