@@ -7,7 +7,7 @@ from typing import Any
 from fastmcp import Client
 
 from tests.cluster.cluster import ClusterAPI
-from tests.k3s_mcp.conftest import call, call_error, create, deployment, running_pods, wait_until
+from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, deployment, running_pods, wait_until
 
 
 async def start_deployment(cluster_api: ClusterAPI, namespace: str, name: str, replicas: int) -> list[dict[str, Any]]:
@@ -95,6 +95,23 @@ async def test_execute_command_returns_output_and_exit_code(
     )
     assert failing["exit_code"] == 3
     assert "oops" in failing["stderr"]
+
+
+async def test_execute_command_past_its_time_limit_says_so(
+    make_client: ClientFactory, kubeconfig: str, cluster_api: ClusterAPI, namespace: str
+) -> None:
+    pods = await start_deployment(cluster_api, namespace, "slow", 1)
+    pod = pods[0]["metadata"]["name"]
+    async with make_client(kubeconfig=kubeconfig, exec_timeout_seconds=1.5) as client:
+        slow = await call(
+            client,
+            "execute_command",
+            {"pod_name": pod, "namespace": namespace, "command": ["sh", "-c", "echo started; sleep 20"]},
+        )
+    # Our own limit stopped it: said as such, with the output so far, never as a silent API server.
+    assert slow["failure"].startswith("Stopped after 1.5 s") and "K3S_EXEC_TIMEOUT" in slow["failure"]
+    assert slow["exit_code"] is None
+    assert "did not answer" not in slow["failure"]
 
 
 async def test_execute_command_rejects_an_empty_command(mcp_client: Client[Any], namespace: str) -> None:
