@@ -125,6 +125,39 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("K3S_DISCOVERY_TTL", "discovery_ttl_seconds"),
         description="How long the kind -> resource discovery map is trusted before it is fetched again.",
     )
+    yaml_max_bytes: int = Field(
+        default=2_000_000,
+        ge=1_000,
+        validation_alias=AliasChoices("K3S_YAML_MAX_BYTES", "yaml_max_bytes"),
+        description="Largest YAML a tool accepts (apply_manifest), in bytes; also the most characters of scalar "
+        "text a document may reach with its aliases expanded, and of Helm values written as YAML.",
+    )
+    yaml_max_nodes: int = Field(
+        default=200_000,
+        ge=100,
+        validation_alias=AliasChoices("K3S_YAML_MAX_NODES", "yaml_max_nodes"),
+        description="Most YAML nodes (keys, values, lists, mappings) in one tool's YAML or Helm values, an alias "
+        "counting as the whole node it repeats; counted while parsing, so an alias bomb stops before it is built.",
+    )
+    yaml_max_depth: int = Field(
+        default=100,
+        ge=5,
+        le=400,
+        validation_alias=AliasChoices("K3S_YAML_MAX_DEPTH", "yaml_max_depth"),
+        description="Deepest nesting of lists and mappings in one tool's YAML or Helm values.",
+    )
+    yaml_max_aliases: int = Field(
+        default=1_000,
+        ge=0,
+        validation_alias=AliasChoices("K3S_YAML_MAX_ALIASES", "yaml_max_aliases"),
+        description="Most YAML aliases (*name) one tool's YAML may use.",
+    )
+    yaml_max_documents: int = Field(
+        default=1_000,
+        ge=1,
+        validation_alias=AliasChoices("K3S_YAML_MAX_DOCUMENTS", "yaml_max_documents"),
+        description="Most YAML documents (separated by ---) in one apply_manifest call.",
+    )
 
     helm_binary: str = Field(
         default="helm",

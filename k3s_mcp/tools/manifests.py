@@ -10,13 +10,13 @@ from fastmcp import Context, FastMCP
 from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from k3s_mcp.bounded_yaml import YamlLimitError, YamlLimits, load_all
 from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
 from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, WRITE, WRITE_TAGS
 from k3s_mcp.tools.changes import outcome as change_outcome
 
 manifests: FastMCP = FastMCP("manifests")
 
-MAX_MANIFEST_BYTES = 2_000_000
 # Namespaces and CRDs go first so objects that live in them, or are instances of them, can follow.
 _APPLY_FIRST = {"Namespace": 0, "CustomResourceDefinition": 1}
 
@@ -47,12 +47,16 @@ class DeleteResult(BaseModel):
     message: str
 
 
-def parse_manifest(manifest_yaml: str) -> list[tuple[int, dict[str, Any]]]:
-    """Documents of a multi-document YAML (List kinds expanded), with their 1-based positions."""
-    if len(manifest_yaml.encode()) > MAX_MANIFEST_BYTES:
-        raise ToolError(f"The manifest is larger than {MAX_MANIFEST_BYTES} bytes; apply it in parts.")
+def parse_manifest(manifest_yaml: str, limits: YamlLimits) -> list[tuple[int, dict[str, Any]]]:
+    """Documents of a multi-document YAML (List kinds expanded), with their 1-based positions.
+
+    Parsed within `limits` (K3S_YAML_MAX_*), which are checked while the YAML is composed. CPU work: the tool
+    runs it in a thread so a large manifest never holds up other calls.
+    """
     try:
-        documents = list(yaml.safe_load_all(manifest_yaml))
+        documents = load_all(manifest_yaml, limits, "The manifest is refused")
+    except YamlLimitError as error:
+        raise ToolError(f"{error} Nothing was applied.") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -116,7 +120,7 @@ async def apply_manifest(
     Use dry_run=true first to check a change. Objects are applied with field manager 'k3s-mcp'.
     """
     session = current_session()
-    documents = parse_manifest(manifest_yaml)
+    documents = await asyncio.to_thread(parse_manifest, manifest_yaml, YamlLimits.from_settings(session.settings))
     documents.sort(key=lambda item: _APPLY_FIRST.get(str(item[1].get("kind")), 2))
     default_ns = namespace or session.settings.default_namespace
     results: list[AppliedObject] = []
