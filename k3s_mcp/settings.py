@@ -170,6 +170,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("K3S_HELM_TIMEOUT", "helm_timeout_seconds"),
         description="Time limit of one helm command (install/upgrade also pass it to helm as --timeout).",
     )
+    helm_chart_dirs: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_HELM_CHART_DIRS", "helm_chart_dirs"),
+        description="Comma-separated directories from which route='helmchart' may pack local charts (a chart "
+        "directory with Chart.yaml, or a .tgz from helm package) into a HelmChart object; paths are resolved, so "
+        "'..' and symlinks cannot leave them. Empty = no local charts on that route (repository and oci:// "
+        "charts only).",
+    )
     context_probe_timeout_seconds: float = Field(
         default=5.0,
         gt=0,

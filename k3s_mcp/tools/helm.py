@@ -1,8 +1,10 @@
 """Helm tools: releases through the `helm` command, or K3s's HelmChart/HelmChartConfig objects (helm.cattle.io/v1).
 
 Route ``helm`` runs the helm binary (K3S_HELM_BINARY) as a subprocess, never through a shell, with the
-session's kubeconfig and context and JSON output. Route ``helmchart`` writes a HelmChart object that the
-helm controller built into K3s installs, upgrades and (on delete) uninstalls; it needs no helm binary.
+session's kubeconfig and context and JSON output. Every option is one `--flag=value` argument and every
+positional argument (release, chart, revision) comes after `--`, so no argument can become a helm option.
+Route ``helmchart`` writes a HelmChart object that the helm controller built into K3s installs, upgrades and
+(on delete) uninstalls; it needs no helm binary, and packs local charts only from K3S_HELM_CHART_DIRS.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+import zlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from k3s_mcp.bounded_yaml import YamlLimitError, YamlLimits
+from k3s_mcp.bounded_yaml import dump as dump_yaml
 from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
+from k3s_mcp.kube.requests import check_namespace
 from k3s_mcp.render import age, trim
 from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
 
@@ -44,9 +49,21 @@ Route = Annotated[
         "(helm.cattle.io/v1) that K3s's helm controller acts on."
     ),
 ]
+# helm's own rule for release names (pkg/chartutil ValidateReleaseName): a DNS-1123 subdomain of at most 53.
+RELEASE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+RELEASE_MAX = 53
+RELEASE_RULE = (
+    "a Helm release name (lowercase letters, digits, '-' and '.', each dot-separated part starting and ending "
+    f"with a letter or digit, at most {RELEASE_MAX} characters), as helm requires"
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A chart reference with a scheme (oci://, https://) is remote on every route.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
+
+# The rule is checked by the tools (one clear sentence), and still advertised in the schema.
 Release = Annotated[
-    str,
-    Field(min_length=1, max_length=53, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", description="Release name."),
+    str, Field(description="Release name.", json_schema_extra={"pattern": RELEASE_PATTERN, "maxLength": RELEASE_MAX})
 ]
 Namespace = Annotated[
     str | None,
@@ -126,6 +143,63 @@ class HelmChartConfigResult(BaseModel):
     message: str
 
 
+# -- arguments --------------------------------------------------------------------------------------------
+
+
+def _shown(value: str) -> str:
+    """The value as received, quoted and cut, so control characters and huge inputs stay readable."""
+    text = repr(value)
+    return text if len(text) <= 300 else text[:297] + "...'"
+
+
+def check_release(release: str) -> str:
+    """A release name as helm accepts it, else a ToolError naming the value and the rule."""
+    if len(release) > RELEASE_MAX or not re.fullmatch(RELEASE_PATTERN, release):
+        raise ToolError(f"Invalid release name {_shown(release)}: it must be {RELEASE_RULE}.")
+    return release
+
+
+def check_option_value(value: str | None, what: str, *, leading_dash: bool = False) -> str | None:
+    """A value helm (or K3s's helm controller) receives as an argument: no control characters, and unless
+    `leading_dash`, no leading '-' (the controller's helm command line would take it for an option)."""
+    if value is None:
+        return None
+    if value.startswith("-") and not leading_dash:
+        raise ToolError(
+            f"Invalid {what} {_shown(value)}: it cannot start with '-', which helm would read as an option."
+        )
+    if _CONTROL.search(value):
+        raise ToolError(f"Invalid {what} {_shown(value)}: it cannot contain control characters such as newlines.")
+    return value
+
+
+def check_chart(chart: str) -> str:
+    """A chart reference (name, path, URL or oci://) that can only ever be a chart, never a helm option."""
+    if chart.startswith("-"):
+        raise ToolError(
+            f"Invalid chart {_shown(chart)}: a chart reference cannot start with '-' (helm would read it as an "
+            "option); give a chart name with repo_url, a local chart path or an oci:// reference."
+        )
+    check_option_value(chart, "chart")
+    return chart
+
+
+def _namespace(session: KubeSession, namespace: str | None) -> str:
+    return check_namespace(namespace or session.settings.default_namespace)
+
+
+def _limits(session: KubeSession) -> YamlLimits:
+    return YamlLimits.from_settings(session.settings)
+
+
+async def _values_yaml(session: KubeSession, values: dict[str, Any]) -> str:
+    """`values` as YAML text, within the K3S_YAML_MAX_* limits, written off the event loop."""
+    try:
+        return await asyncio.to_thread(dump_yaml, values, _limits(session), "The values are refused")
+    except YamlLimitError as error:
+        raise ToolError(f"{error} Nothing was changed.") from None
+
+
 # -- the helm command ----------------------------------------------------------------------------------
 
 
@@ -162,13 +236,25 @@ def _helm_error(verb: str, stderr: str, release: str | None, namespace: str | No
 
 
 async def run_helm(
-    session: KubeSession, verb: str, *arguments: str, release: str | None = None, namespace: str | None = None
+    session: KubeSession,
+    verb: str,
+    *options: str,
+    positionals: Sequence[str] = (),
+    release: str | None = None,
+    namespace: str | None = None,
 ) -> str:
-    """Run `helm <verb> <arguments>` against the session's cluster; returns stdout, raises a worded ToolError."""
+    """Run `helm <verb> <options> -- <positionals>` against the session's cluster; returns stdout.
+
+    Options are whole `--flag` or `--flag=value` arguments made here; positional arguments (release, chart,
+    revision) follow `--`, so helm never reads one of them as an option. Raises a worded ToolError.
+    """
+    if any(not option.startswith("--") for option in options):
+        raise AssertionError(f"helm options must be --flag or --flag=value: {options}")
     binary = _helm_binary(session)
-    command = [binary, verb, *arguments]
+    command = [binary, verb, *options]
     if session.settings.context:
-        command += ["--kube-context", session.settings.context]
+        command.append(f"--kube-context={session.settings.context}")
+    command += ["--", *positionals]
     environment = dict(os.environ)
     existing = [str(path) for path in session.settings.kubeconfig_paths if path.is_file()]
     if existing:
@@ -203,28 +289,31 @@ def _json(text: str, verb: str) -> Any:
         raise ToolError(f"helm {verb} printed no JSON: {text[:300]!r}") from None
 
 
-@contextmanager
-def _values_file(values: dict[str, Any] | None) -> Iterator[list[str]]:
-    """`--values <file>` arguments for `values` (a private temporary file, removed afterwards)."""
+def _write_private(text: str) -> str:
+    handle, path = tempfile.mkstemp(prefix="k3s-mcp-values-", suffix=".yaml")
+    with os.fdopen(handle, "w") as file:
+        file.write(text)
+    return path
+
+
+@asynccontextmanager
+async def _values_file(session: KubeSession, values: dict[str, Any] | None) -> AsyncIterator[list[str]]:
+    """The `--values=<file>` option for `values` (a private temporary file, removed afterwards)."""
     if not values:
         yield []
         return
-    handle, path = tempfile.mkstemp(prefix="k3s-mcp-values-", suffix=".yaml")
+    path = await asyncio.to_thread(_write_private, await _values_yaml(session, values))
     try:
-        with os.fdopen(handle, "w") as file:
-            yaml.safe_dump(values, file)
-        yield ["--values", path]
+        yield [f"--values={path}"]
     finally:
-        Path(path).unlink(missing_ok=True)
+        await asyncio.to_thread(Path(path).unlink, missing_ok=True)
 
 
-def _chart_arguments(chart: str, repo_url: str | None, version: str | None) -> list[str]:
-    arguments = [chart]
-    if repo_url:
-        arguments += ["--repo", repo_url]
+def _chart_options(repo_url: str | None, version: str | None) -> list[str]:
+    options = [f"--repo={repo_url}"] if repo_url else []
     if version:
-        arguments += ["--version", version]
-    return arguments
+        options.append(f"--version={version}")
+    return options
 
 
 def _release_from_json(data: dict[str, Any], route: str, message: str) -> HelmRelease:
@@ -260,26 +349,134 @@ async def _helmchart_info(session: KubeSession, kind: str = "helmcharts.helm.cat
         ) from None
 
 
-def _packaged_chart(chart: str) -> str | None:
-    """Base64 of a local chart (a .tgz, or a directory packed the way `helm package` does), or None for remote."""
-    path = Path(chart).expanduser()
-    if not path.exists():
+def _local_chart(chart: str, directories: list[Path]) -> Path | None:
+    """The local path `chart` names (not yet resolved), or None when it is a remote reference.
+
+    An absolute or `~` path, `./`/`../` paths and .tgz names are local; a relative name is looked up in the
+    allowed directories, then (as before) in the working directory; anything else is a chart name for the
+    controller to fetch.
+    """
+    if _SCHEME.match(chart):
         return None
-    if path.is_file():
-        data = path.read_bytes()
-    else:
-        if not (path / "Chart.yaml").is_file():
-            raise ToolError(f"{chart!r} is a directory without Chart.yaml, so it is not a Helm chart.")
-        buffer = io.BytesIO()
+    given = Path(chart).expanduser()
+    if given.is_absolute():
+        return given
+    for directory in directories:
+        if os.path.lexists(directory / given):
+            return directory / given
+    if os.path.lexists(given) or chart.startswith(".") or chart.endswith(_ARCHIVE_SUFFIXES):
+        return given
+    return None
+
+
+class _ChartTooLarge(Exception):
+    """Raised by _CappedBuffer when a packed chart outgrows what a HelmChart object can hold."""
+
+
+class _CappedBuffer(io.BytesIO):
+    """A buffer that refuses to grow past `limit` bytes, so packing a huge directory stops early."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def write(self, data: Any, /) -> int:
+        if self.tell() + memoryview(data).nbytes > self.limit:
+            raise _ChartTooLarge
+        return super().write(data)
+
+
+def _too_large(chart: str, size: str) -> ToolError:
+    return ToolError(
+        f"The chart {_shown(chart)} is {size} packed; a HelmChart object holds at most {CHART_CONTENT_LIMIT:,} "
+        "bytes. Fix: serve it from a repository (repo_url) or use route='helm'."
+    )
+
+
+def _pack_directory(chart: str, directory: Path) -> bytes:
+    """A chart directory packed as `helm package` lays it out (`<name>/...`): regular files and directories only."""
+
+    def regular_only(member: tarfile.TarInfo) -> tarfile.TarInfo:
+        if not (member.isfile() or member.isdir()):
+            raise ToolError(
+                f"The chart {_shown(chart)} is refused: {member.name!r} is not a regular file or directory "
+                "(symlinks and special files are not packed into a HelmChart object)."
+            )
+        member.uid = member.gid = 0
+        member.uname = member.gname = ""
+        return member
+
+    buffer = _CappedBuffer(CHART_CONTENT_LIMIT)
+    try:
         with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-            archive.add(path, arcname=path.name)
-        data = buffer.getvalue()
-    if len(data) > CHART_CONTENT_LIMIT:
+            archive.add(directory, arcname=directory.name, filter=regular_only)
+    except _ChartTooLarge:
+        raise _too_large(chart, f"more than {CHART_CONTENT_LIMIT:,} bytes") from None
+    return buffer.getvalue()
+
+
+def _read_archive(chart: str, path: Path) -> bytes:
+    """A chart archive's bytes, once it is known to be one: a gzip tar whose first member is <name>/Chart.yaml."""
+    size = path.stat().st_size
+    if size > CHART_CONTENT_LIMIT:
+        raise _too_large(chart, f"{size:,} bytes")
+    data = path.read_bytes()
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            first = archive.next()
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        first = None
+    if first is None or not first.isfile() or not re.fullmatch(r"[^/]+/Chart\.yaml", first.name):
         raise ToolError(
-            f"The chart at {chart!r} is {len(data)} bytes packed; a HelmChart object holds at most "
-            f"{CHART_CONTENT_LIMIT}. Fix: serve it from a repository (repo_url) or use route='helm'."
+            f"The chart {_shown(chart)} is refused: it is not a chart archive (a gzipped tar whose first entry is "
+            "<name>/Chart.yaml, as `helm package` writes)."
         )
+    return data
+
+
+def _packaged_chart(chart: str, directories: list[Path]) -> str | None:
+    """Base64 of a local chart from the allowed directories, or None for a remote reference.
+
+    `directories` are K3S_HELM_CHART_DIRS, resolved. The chart path is resolved too (`..` and symlinks
+    followed) before it is checked against them, and must be a chart directory (with Chart.yaml) or a chart
+    archive; anything else is refused with the reason.
+    """
+    path = _local_chart(chart, directories)
+    if path is None:
+        return None
+    if not directories:
+        raise ToolError(
+            f"The chart {_shown(chart)} is a local path, and route='helmchart' packs local charts only from the "
+            "directories named in K3S_HELM_CHART_DIRS, which is empty. Fix: put the chart in such a directory, "
+            "serve it from a repository (repo_url), or use route='helm'."
+        )
+    resolved = path.resolve()
+    if not any(resolved.is_relative_to(directory) for directory in directories):
+        raise ToolError(
+            f"The chart {_shown(chart)} is refused: it resolves outside the directories route='helmchart' may read "
+            f"local charts from (K3S_HELM_CHART_DIRS: {', '.join(str(d) for d in directories)}); '..' and "
+            "symlinks are followed before this check."
+        )
+    if resolved.is_dir():
+        if not (resolved / "Chart.yaml").is_file():
+            raise ToolError(f"The chart {_shown(chart)} is refused: it is a directory without Chart.yaml.")
+        data = _pack_directory(chart, resolved)
+    elif resolved.is_file() and resolved.name.endswith(_ARCHIVE_SUFFIXES):
+        data = _read_archive(chart, resolved)
+    elif resolved.exists():
+        raise ToolError(
+            f"The chart {_shown(chart)} is refused: it is neither a chart directory (with Chart.yaml) nor a chart "
+            "archive (.tgz)."
+        )
+    else:
+        raise ToolError(f"The chart {_shown(chart)} was not found in K3S_HELM_CHART_DIRS.")
     return base64.b64encode(data).decode()
+
+
+def _packaged_chart_from(chart: str, helm_chart_dirs: str) -> str | None:
+    """_packaged_chart with the directories of a K3S_HELM_CHART_DIRS value (resolved here, off the event loop)."""
+    directories = [Path(part.strip()).expanduser().resolve() for part in helm_chart_dirs.split(",") if part.strip()]
+    return _packaged_chart(chart, directories)
 
 
 def _helmchart_row(obj: dict[str, Any]) -> HelmReleaseRow:
@@ -315,6 +512,13 @@ async def _apply_helmchart(
     must_exist: bool,
     dry_run: bool,
 ) -> HelmRelease:
+    # Everything taken from the arguments is checked (and a local chart read) before the cluster is touched.
+    check_chart(chart)
+    check_option_value(repo_url, "repo_url")
+    check_option_value(version, "version")
+    directories = session.settings.helm_chart_dirs
+    content = None if repo_url else await asyncio.to_thread(_packaged_chart_from, chart, directories)
+    values_content = await _values_yaml(session, values) if values else None
     info = await _helmchart_info(session)
     existing = await session.get_optional(info, release, ns)
     if must_exist and existing is None:
@@ -326,7 +530,6 @@ async def _apply_helmchart(
             f"HelmChart {release!r} already exists in namespace {ns!r}. Use upgrade_helm_release to change it."
         )
     spec: dict[str, Any] = {"targetNamespace": ns, "createNamespace": create_namespace}
-    content = None if repo_url else await asyncio.to_thread(_packaged_chart, chart)
     if content is not None:
         spec["chartContent"] = content
     else:
@@ -335,8 +538,8 @@ async def _apply_helmchart(
             spec["repo"] = repo_url
     if version:
         spec["version"] = version
-    if values:
-        spec["valuesContent"] = yaml.safe_dump(values)
+    if values_content is not None:
+        spec["valuesContent"] = values_content
     if failure_policy:
         spec["failurePolicy"] = failure_policy
     manifest = {
@@ -389,10 +592,11 @@ async def list_helm_releases(
         listing = await session.list_page(info, namespace, limit=session.settings.list_limit)
         rows = [_helmchart_row(item) for item in listing.get("items") or []]
         return HelmReleaseList(route=route, items=rows, count=len(rows))
-    arguments = ["-o", "json", "--max", str(session.settings.list_limit)]
-    arguments += ["--namespace", namespace] if namespace else ["--all-namespaces"]
+    check_option_value(name_filter, "name_filter", leading_dash=True)  # always passed as --filter=<regex>
+    arguments = ["--output=json", f"--max={session.settings.list_limit}"]
+    arguments.append(f"--namespace={check_namespace(namespace)}" if namespace else "--all-namespaces")
     if name_filter:
-        arguments += ["--filter", name_filter]
+        arguments.append(f"--filter={name_filter}")
     try:
         # helm 3 lists only deployed and failed releases unless told --all; helm 4 lists all and lacks the flag.
         output = await run_helm(session, "list", "--all", *arguments, namespace=namespace)
@@ -423,7 +627,7 @@ async def get_helm_release(release: Release, namespace: Namespace = None, route:
     route='helmchart' shows the K3s HelmChart object and whether the helm controller has applied it.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    release, ns = check_release(release), _namespace(session, namespace)
     if route == "helmchart":
         info = await _helmchart_info(session)
         obj = await session.get(info, release, ns)
@@ -438,13 +642,17 @@ async def get_helm_release(release: Release, namespace: Namespace = None, route:
             object=_trim_helmchart(obj),
             message=f"HelmChart {release!r}: {row.status}.",
         )
-    status = _json(
-        await run_helm(session, "status", release, "--namespace", ns, "-o", "json", release=release, namespace=ns),
-        "status",
-    )
+    status = await _status(session, release, ns)
     history = _json(
         await run_helm(
-            session, "history", release, "--namespace", ns, "--max", "1", "-o", "json", release=release, namespace=ns
+            session,
+            "history",
+            f"--namespace={ns}",
+            "--max=1",
+            "--output=json",
+            positionals=[release],
+            release=release,
+            namespace=ns,
         ),
         "history",
     )
@@ -464,18 +672,15 @@ async def get_helm_history(
 ) -> HelmHistory:
     """List a release's revisions (revision, time, status, chart, description), oldest first; helm route only."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    release, ns = check_release(release), _namespace(session, namespace)
     data = _json(
         await run_helm(
             session,
             "history",
-            release,
-            "--namespace",
-            ns,
-            "--max",
-            str(max_revisions),
-            "-o",
-            "json",
+            f"--namespace={ns}",
+            f"--max={max_revisions}",
+            "--output=json",
+            positionals=[release],
             release=release,
             namespace=ns,
         ),
@@ -509,13 +714,25 @@ async def _install_or_upgrade(
     dry_run: bool,
 ) -> dict[str, Any]:
     """Run `helm install` or `helm upgrade` on the helm route and return its JSON answer."""
-    arguments = [release, *_chart_arguments(chart, repo_url, version), "--namespace", ns, "-o", "json"]
-    arguments += ["--timeout", f"{int(session.settings.helm_timeout_seconds)}s", *flags]
+    check_chart(chart)
+    check_option_value(repo_url, "repo_url")
+    check_option_value(version, "version")
+    options = [f"--namespace={ns}", "--output=json", *_chart_options(repo_url, version)]
+    options += [f"--timeout={int(session.settings.helm_timeout_seconds)}s", *flags]
     if dry_run:
-        arguments.append("--dry-run=server")
-    with _values_file(values) as values_arguments:
-        output = await run_helm(session, verb, *arguments, *values_arguments, release=release, namespace=ns)
+        options.append("--dry-run=server")
+    async with _values_file(session, values) as values_options:
+        output = await run_helm(
+            session, verb, *options, *values_options, positionals=[release, chart], release=release, namespace=ns
+        )
     return _json(output, verb) or {}
+
+
+async def _status(session: KubeSession, release: str, ns: str) -> Any:
+    output = await run_helm(
+        session, "status", f"--namespace={ns}", "--output=json", positionals=[release], release=release, namespace=ns
+    )
+    return _json(output, "status")
 
 
 @helm.tool(title="Install a Helm chart", tags=WRITE_TAGS, annotations=WRITE, meta=HELM_KIND)
@@ -540,7 +757,7 @@ async def install_helm_chart(
     Fails if the release exists: use upgrade_helm_release for that.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    release, ns = check_release(release), _namespace(session, namespace)
     if route == "helmchart":
         return await _apply_helmchart(
             session,
@@ -594,7 +811,7 @@ async def upgrade_helm_release(
     route='helmchart' updates the K3s HelmChart object (its values replace the previous ones).
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    release, ns = check_release(release), _namespace(session, namespace)
     if route == "helmchart":
         return await _apply_helmchart(
             session,
@@ -638,16 +855,13 @@ async def rollback_helm_release(
 ) -> HelmRelease:
     """Roll a release back to an earlier revision (helm route); this creates a new revision with the old state."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
-    arguments = [release, *([str(revision)] if revision else []), "--namespace", ns]
-    arguments += ["--timeout", f"{int(session.settings.helm_timeout_seconds)}s"]
+    release, ns = check_release(release), _namespace(session, namespace)
+    options = [f"--namespace={ns}", f"--timeout={int(session.settings.helm_timeout_seconds)}s"]
     if wait:
-        arguments.append("--wait")
-    await run_helm(session, "rollback", *arguments, release=release, namespace=ns)
-    status = _json(
-        await run_helm(session, "status", release, "--namespace", ns, "-o", "json", release=release, namespace=ns),
-        "status",
-    )
+        options.append("--wait")
+    positionals = [release, *([str(revision)] if revision else [])]
+    await run_helm(session, "rollback", *options, positionals=positionals, release=release, namespace=ns)
+    status = await _status(session, release, ns)
     result = _release_from_json(status or {}, "helm", "")
     target = f"revision {revision}" if revision else "the previous revision"
     result.message = f"Rolled release {release!r} in {ns!r} back to {target}; now at revision {result.revision}."
@@ -667,7 +881,7 @@ async def uninstall_helm_release(
     """Uninstall a release and delete its resources; route='helmchart' deletes the HelmChart object
     (K3s's helm controller then uninstalls the chart)."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    release, ns = check_release(release), _namespace(session, namespace)
     suffix = " (dry run)" if dry_run else ""
     if route == "helmchart":
         info = await _helmchart_info(session)
@@ -679,12 +893,12 @@ async def uninstall_helm_release(
             status="deleting",
             message=f"HelmChart {release!r} deleted from {ns!r}{suffix}; K3s's helm controller uninstalls the chart.",
         )
-    arguments = [release, "--namespace", ns]
+    options = [f"--namespace={ns}"]
     if keep_history:
-        arguments.append("--keep-history")
+        options.append("--keep-history")
     if dry_run:
-        arguments.append("--dry-run")
-    await run_helm(session, "uninstall", *arguments, release=release, namespace=ns)
+        options.append("--dry-run")
+    await run_helm(session, "uninstall", *options, positionals=[release], release=release, namespace=ns)
     return HelmRelease(
         name=release,
         namespace=ns,
@@ -706,12 +920,13 @@ async def configure_helm_chart(
     """Create or replace a K3s HelmChartConfig (helm.cattle.io/v1): value overrides for a HelmChart K3s manages
     (traefik, coredns-style packaged components), kept across K3s upgrades."""
     session = current_session()
+    values_content = await _values_yaml(session, values)
     info = await _helmchart_info(session, "helmchartconfigs.helm.cattle.io")
     manifest = {
         "apiVersion": info.api_version,
         "kind": info.kind,
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"valuesContent": yaml.safe_dump(values)},
+        "spec": {"valuesContent": values_content},
     }
     await session.apply(info, manifest, namespace, dry_run=dry_run, force=True)
     suffix = " (dry run)" if dry_run else ""

@@ -151,7 +151,7 @@ async def test_missing_helm_binary_points_at_the_setting(kubeconfig: str, tmp_pa
 
 
 async def test_helmchart_route_creates_updates_and_deletes_objects(
-    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str, tmp_path: Path
+    mcp_client: Client[Any], kubeconfig: str, cluster_api: ClusterAPI, namespace: str, tmp_path: Path
 ) -> None:
     base = f"/apis/helm.cattle.io/v1/namespaces/{namespace}/helmcharts"
     installed = await call(
@@ -173,13 +173,15 @@ async def test_helmchart_route_creates_updates_and_deletes_objects(
     assert stored["spec"]["chart"] == "nginx" and stored["spec"]["repo"] == "https://charts.example.invalid"
     assert stored["spec"]["targetNamespace"] == namespace and "replicaCount: 2" in stored["spec"]["valuesContent"]
 
-    # A local chart travels inside the object, packed like `helm package`.
+    # A local chart travels inside the object, packed like `helm package`; this route reads local charts only
+    # from the directories in K3S_HELM_CHART_DIRS.
     chart = write_chart(tmp_path)
-    await call(
-        mcp_client,
-        "install_helm_chart",
-        {"release": "local", "chart": str(chart), "namespace": namespace, "route": "helmchart"},
-    )
+    async with Client(build_server(Settings(kubeconfig=kubeconfig, helm_chart_dirs=str(tmp_path)))) as local:
+        await call(
+            local,
+            "install_helm_chart",
+            {"release": "local", "chart": str(chart), "namespace": namespace, "route": "helmchart"},
+        )
     _, stored = cluster_api.request("GET", f"{base}/local")
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(stored["spec"]["chartContent"]))) as archive:
         assert "greeter/Chart.yaml" in archive.getnames()
