@@ -74,7 +74,7 @@ Chart = Annotated[
     Field(
         min_length=1,
         description="Chart: a name in repo_url's repository (e.g. 'nginx'), a local chart directory or .tgz path "
-        "on the server, or an oci:// reference.",
+        "on the server (route='helmchart': only under K3S_HELM_CHART_DIRS), or an oci:// reference.",
     ),
 ]
 RepoUrl = Annotated[str | None, Field(description="Chart repository URL (https://...), when chart is a name.")]
