@@ -47,6 +47,15 @@ app.kubernetes.io/component: mcp-server
 {{- default (include "k3s-mcp.fullname" .) .Values.auth.existingSecret }}
 {{- end }}
 
+{{/* Host header values the server accepts besides loopback names: the Service's in-cluster names, then
+     server.allowedHosts. */}}
+{{- define "k3s-mcp.allowedHosts" -}}
+{{- $name := include "k3s-mcp.fullname" . }}
+{{- $namespace := .Release.Namespace }}
+{{- $names := list $name (printf "%s.%s" $name $namespace) (printf "%s.%s.svc" $name $namespace) (printf "%s.%s.svc.cluster.local" $name $namespace) }}
+{{- join "," (concat $names .Values.server.allowedHosts) }}
+{{- end }}
+
 {{- define "k3s-mcp.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
