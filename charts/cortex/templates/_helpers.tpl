@@ -58,6 +58,20 @@ app.kubernetes.io/part-of: cortex
 {{- default (printf "%s-layers" (include "cortex.fullname" .)) .Values.layerAuth.existingSecret }}
 {{- end }}
 
+{{/* The Secret holding the activator's API token: the operator's own, or the one this chart creates. */}}
+{{- define "cortex.activatorTokenSecretName" -}}
+{{- default (printf "%s-api-token" (include "cortex.layerName" (dict "root" . "layer" "cortex-activator"))) .Values.activator.apiToken.existingSecret }}
+{{- end }}
+
+{{/* Host header values the activator accepts besides loopback names: its Service's in-cluster names, then
+     activator.allowedHosts. */}}
+{{- define "cortex.activatorHosts" -}}
+{{- $name := include "cortex.layerName" (dict "root" . "layer" "cortex-activator") }}
+{{- $namespace := .Release.Namespace }}
+{{- $names := list $name (printf "%s.%s" $name $namespace) (printf "%s.%s.svc" $name $namespace) (printf "%s.%s.svc.cluster.local" $name $namespace) }}
+{{- join "," (concat $names .Values.activator.allowedHosts) }}
+{{- end }}
+
 {{/* The bundled MCP server's resource name, computed as the k3s-mcp chart computes it under alias `mcp`. */}}
 {{- define "cortex.mcpFullname" -}}
 {{- $mcp := .Values.mcp }}
