@@ -106,6 +106,9 @@ def test_k3s_mcp_installs_runs_and_switches_rbac_preset(
     secret = kubectl.json("get", "secret", "mcp-k3s-mcp", "-n", namespace)
     token = base64.b64decode(secret["data"]["token"]).decode()
     assert len(token) == 48
+    policy = kubectl.json("get", "networkpolicy", "mcp-k3s-mcp", "-n", namespace)["spec"]
+    assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/instance"] == "mcp"
+    assert policy["ingress"][0]["ports"] == [{"port": 8000, "protocol": "TCP"}]
 
     # The API server itself decides what the ServiceAccount may do under each preset.
     assert kubectl.can_i(namespace, "mcp-k3s-mcp", "list", "pods")
@@ -204,6 +207,13 @@ def test_cortex_installs_always_on_layers_and_keeps_scaled_layers_at_zero(
     assert claim["status"]["phase"] == "Bound"
     assert claim["spec"]["volumeName"] == qdrant_volume
 
+    policies = kubectl.json("get", "networkpolicies", "-n", namespace)["items"]
+    assert sorted(p["metadata"]["name"] for p in policies) == sorted(
+        ["cx-mcp", "cx-cortex-activator", "cx-cortex-qdrant"] + [f"cx-cortex-{name}" for name in SCALED_DEPLOYMENTS]
+    )
+    token = kubectl.json("get", "secret", "cx-cortex-activator-api-token", "-n", namespace)["data"]["token"]
+    assert len(base64.b64decode(token)) == 48
+
     scaled_objects = kubectl.json("get", "scaledobjects.keda.sh", "-n", namespace)["items"]
     assert sorted(o["metadata"]["name"] for o in scaled_objects) == sorted(
         f"cx-cortex-{name}" for name in SCALED_DEPLOYMENTS
@@ -241,7 +251,15 @@ def test_cortex_installs_always_on_layers_and_keeps_scaled_layers_at_zero(
     }
     scaled = kubectl.json("get", "scaledobject.keda.sh", "cx-cortex-unifi-api", "-n", namespace)
     assert scaled["spec"]["pollingInterval"] == 11
-    assert kubectl.json("get", "deployment", "cx-cortex-activator", "-n", namespace)["spec"]["replicas"] == 2
+    activator = kubectl.json("get", "deployment", "cx-cortex-activator", "-n", namespace)["spec"]
+    assert activator["replicas"] == 2
+    env = {e["name"]: e for e in activator["template"]["spec"]["containers"][0]["env"]}
+    assert env["CORTEX_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "cx-cortex-activator-api-token",
+        "key": "token",
+    }
+    again = kubectl.json("get", "secret", "cx-cortex-activator-api-token", "-n", namespace)["data"]["token"]
+    assert again == token, "an upgrade must keep the activator's API token"
 
     uninstall = helm_on_cluster(helm, kubeconfig, namespace, "uninstall", "cx")
     assert uninstall.returncode == 0, uninstall.stderr

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -73,6 +75,17 @@ def test_rendered_manifests_pass_strict_schemas(
         ("cortex", "qdrant.persistence.size=lots", "/qdrant/persistence/size"),
         ("cortex", "activator.replicas=0", "/activator/replicas"),
         ("cortex", "mcp.replicaCount=two", "/replicaCount"),
+        ("k3s-mcp", "networkPolicy.enabled=maybe", "/networkPolicy/enabled"),
+        ("k3s-mcp", "networkPolicy.extraFrom[0].podSelector=web", "/networkPolicy/extraFrom/0/podSelector"),
+        ("k3s-mcp", "networkPolicy.egress.restrict=yes", "/networkPolicy/egress/restrict"),
+        ("k3s-mcp", "networkPolicy.egress.apiServer.cidrs={10.0.0.1}", "/networkPolicy/egress/apiServer/cidrs/0"),
+        ("cortex", "networkPolicy.allowedNamespaces=apps", "/networkPolicy/allowedNamespaces"),
+        ("cortex", "networkPolicy.prometheus.from[0].podSelector.matchLabels.app=1", "/networkPolicy/prometheus"),
+        ("cortex", "activator.apiToken.existingSecret=5", "/activator/apiToken/existingSecret"),
+        ("cortex", "activator.apiToken.secretKey=", "/activator/apiToken/secretKey"),
+        ("cortex", "mcp.networkPolicy.enabled=maybe", "/networkPolicy/enabled"),
+        ("k3s-mcp", "server.allowedHosts=a.example", "/server/allowedHosts"),
+        ("cortex", "activator.allowedHosts={a b}", "/activator/allowedHosts/0"),
     ],
 )
 def test_wrong_value_fails_lint_and_template(
@@ -321,3 +334,279 @@ def test_idle_and_busy_memory_totals(helm: Helm, charts: dict[str, Path]) -> Non
     assert idle == 640 * 1024**2, f"idle total changed: {idle / 1024**2} Mi"
     assert busy > idle
     assert found["r-cortex-unifi-api"].busy_replicas == 2
+
+
+def pod_labels(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Pod template labels of every Deployment and StatefulSet, by workload name."""
+    return {
+        o["metadata"]["name"]: o["spec"]["template"]["metadata"]["labels"]
+        for o in objects
+        if o["kind"] in ("Deployment", "StatefulSet")
+    }
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether a label selector made of matchLabels only matches these labels."""
+    assert set(selector) <= {"matchLabels"}, selector
+    return all(labels.get(key) == value for key, value in selector.get("matchLabels", {}).items())
+
+
+def policy_ports(rule: dict[str, Any]) -> list[int]:
+    assert all(port["protocol"] == "TCP" for port in rule["ports"]), rule
+    return [port["port"] for port in rule["ports"]]
+
+
+def container_env(objects: list[dict[str, Any]], deployment: str) -> dict[str, dict[str, Any]]:
+    container = by_kind(objects, "Deployment")[deployment]["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e for e in container["env"]}
+
+
+ACTIVATOR_PEER = {
+    "podSelector": {
+        "matchLabels": {"app.kubernetes.io/part-of": "cortex", "app.kubernetes.io/component": "cortex-activator"}
+    }
+}
+
+
+def test_mcp_network_policy_admits_only_the_cortex_activator_by_default(helm: Helm, charts: dict[str, Path]) -> None:
+    objects = helm.template(charts["k3s-mcp"])
+    policy = by_kind(objects, "NetworkPolicy")["r-k3s-mcp"]["spec"]
+    labels = pod_labels(objects)["r-k3s-mcp"]
+    assert selects(policy["podSelector"], labels)
+    # Ingress only: egress stays open so the server reaches the API server.
+    assert policy["policyTypes"] == ["Ingress"] and "egress" not in policy
+    (rule,) = policy["ingress"]
+    container = by_kind(objects, "Deployment")["r-k3s-mcp"]["spec"]["template"]["spec"]["containers"][0]
+    assert policy_ports(rule) == [container["ports"][0]["containerPort"]] == [8000]
+    test_pod = {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "k3s-mcp",
+                "app.kubernetes.io/instance": "r",
+                "app.kubernetes.io/component": "test",
+            }
+        }
+    }
+    assert rule["from"] == [ACTIVATOR_PEER, test_pod]
+    (hook,) = [o for o in objects if o["kind"] == "Pod"]
+    assert selects(test_pod["podSelector"], hook["metadata"]["labels"])
+
+    # The default peer is the activator the cortex chart really deploys (same namespace, as with the subchart).
+    cortex = helm.template(charts["cortex"])
+    activator_labels = pod_labels(cortex)["r-cortex-activator"]
+    assert selects(ACTIVATOR_PEER["podSelector"], activator_labels)
+    subchart_rule = by_kind(cortex, "NetworkPolicy")["r-mcp"]["spec"]["ingress"][0]
+    assert subchart_rule["from"][0] == ACTIVATOR_PEER
+    assert not any(
+        selects(ACTIVATOR_PEER["podSelector"], other)
+        for name, other in pod_labels(cortex).items()
+        if name != "r-cortex-activator"
+    )
+
+
+def test_mcp_network_policy_takes_custom_peers_and_port_and_switches_off(helm: Helm, charts: dict[str, Path]) -> None:
+    tools = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "tools"}}}
+    agents = {
+        "namespaceSelector": {"matchLabels": {"team": "ops"}},
+        "podSelector": {"matchLabels": {"app": "agent"}},
+    }
+    objects = helm.template(
+        charts["k3s-mcp"],
+        settings=[
+            "server.port=9100",
+            "networkPolicy.allowFrom[0].podSelector.matchLabels.app=assistant",
+            "networkPolicy.extraFrom[0].namespaceSelector.matchLabels.kubernetes\\.io/metadata\\.name=tools",
+            "networkPolicy.extraFrom[1].namespaceSelector.matchLabels.team=ops",
+            "networkPolicy.extraFrom[1].podSelector.matchLabels.app=agent",
+        ],
+    )
+    (rule,) = by_kind(objects, "NetworkPolicy")["r-k3s-mcp"]["spec"]["ingress"]
+    assert policy_ports(rule) == [9100]
+    assert rule["from"][:3] == [{"podSelector": {"matchLabels": {"app": "assistant"}}}, tools, agents]
+    assert ACTIVATOR_PEER not in rule["from"]
+    assert schema_errors(objects, "1.37.0") == []
+
+    # An empty allow list leaves only the test pod: never an empty `from`, which would admit every source.
+    (alone,) = by_kind(helm.template(charts["k3s-mcp"], settings=["networkPolicy.allowFrom=null"]), "NetworkPolicy")[
+        "r-k3s-mcp"
+    ]["spec"]["ingress"]
+    assert [peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in alone["from"]] == ["test"]
+
+    assert "NetworkPolicy" not in {
+        o["kind"] for o in helm.template(charts["k3s-mcp"], settings=["networkPolicy.enabled=false"])
+    }
+
+
+def test_mcp_network_policy_can_restrict_egress_to_dns_and_the_api_server(helm: Helm, charts: dict[str, Path]) -> None:
+    objects = helm.template(
+        charts["k3s-mcp"],
+        settings=[
+            "networkPolicy.egress.restrict=true",
+            "networkPolicy.egress.apiServer.cidrs={10.43.0.1/32,192.168.1.10/32}",
+            "networkPolicy.egress.apiServer.ports={6443}",
+            "networkPolicy.egress.extraTo[0].to[0].ipBlock.cidr=10.0.0.0/8",
+            "networkPolicy.egress.extraTo[0].ports[0].port=443",
+        ],
+    )
+    policy = by_kind(objects, "NetworkPolicy")["r-k3s-mcp"]["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    dns, api_server, extra = policy["egress"]
+    assert dns["to"] == [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}]
+    assert sorted((p["port"], p["protocol"]) for p in dns["ports"]) == [(53, "TCP"), (53, "UDP")]
+    assert api_server["to"] == [{"ipBlock": {"cidr": "10.43.0.1/32"}}, {"ipBlock": {"cidr": "192.168.1.10/32"}}]
+    assert policy_ports(api_server) == [6443]
+    assert extra == {"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}], "ports": [{"port": 443}]}
+    assert schema_errors(objects, "1.37.0") == []
+
+    # Restricted egress without the API server's addresses would cut every tool off: say which value to set.
+    with pytest.raises(HelmFailed, match=r"networkPolicy\.egress\.apiServer\.cidrs"):
+        helm.template(charts["k3s-mcp"], settings=["networkPolicy.egress.restrict=true"])
+
+
+INTERNAL_LAYERS = {
+    "r-cortex-qdrant": [6333, 6334],
+    "r-cortex-reasoning-classifier": [8080],
+    "r-cortex-reasoning-slm": [8080],
+    "r-cortex-unifi-api": [8080],
+    "r-cortex-unifi-ssh": [8080],
+    "r-cortex-telemetry": [8080],
+}
+SCRAPED_LAYERS = {"r-cortex-unifi-api", "r-cortex-unifi-ssh", "r-cortex-telemetry"}
+PROMETHEUS_PEER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
+
+
+def test_cortex_network_policies_let_only_the_activator_reach_the_layers(helm: Helm, charts: dict[str, Path]) -> None:
+    objects = helm.template(charts["cortex"])
+    policies = by_kind(objects, "NetworkPolicy")
+    workloads = pod_labels(objects)
+    # Every workload of the release is selected by exactly one policy, its own.
+    for name, labels in workloads.items():
+        assert [p for p, policy in policies.items() if selects(policy["spec"]["podSelector"], labels)] == [name]
+
+    activator = policies["r-cortex-activator"]["spec"]
+    assert activator["policyTypes"] == ["Ingress"]
+    clients, scrape = activator["ingress"]
+    assert policy_ports(clients) == policy_ports(scrape) == [8080]
+    namespaces, test_pod = clients["from"]
+    assert namespaces == {
+        "namespaceSelector": {
+            "matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["cortex-system"]}]
+        }
+    }
+    hook = by_kind(objects, "Pod")["r-cortex-test-services"]
+    assert selects(test_pod["podSelector"], hook["metadata"]["labels"])
+    assert scrape["from"] == [PROMETHEUS_PEER]
+
+    activator_only = {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "cortex",
+                "app.kubernetes.io/instance": "r",
+                "app.kubernetes.io/component": "cortex-activator",
+            }
+        }
+    }
+    assert selects(activator_only["podSelector"], workloads["r-cortex-activator"])
+    services = by_kind(objects, "Service")
+    for name, ports in INTERNAL_LAYERS.items():
+        policy = policies[name]["spec"]
+        assert policy["policyTypes"] == ["Ingress"], name
+        first, *rest = policy["ingress"]
+        assert policy_ports(first) == ports, name
+        service_ports = sorted(p["port"] for p in services[name]["spec"]["ports"])
+        assert service_ports == ports, name
+        # Qdrant also answers the `helm test` pod, which probes its readiness.
+        assert first["from"] == ([activator_only, test_pod] if name == "r-cortex-qdrant" else [activator_only]), name
+        assert rest == ([{"ports": first["ports"], "from": [PROMETHEUS_PEER]}] if name in SCRAPED_LAYERS else []), name
+        scraped = by_kind(objects, "Deployment").get(name, {}).get("spec", {}).get("template", {})
+        annotations = scraped.get("metadata", {}).get("annotations", {})
+        assert (annotations.get("prometheus.io/scrape") == "true") == (name in SCRAPED_LAYERS), name
+
+
+def test_cortex_network_policies_follow_their_values(helm: Helm, charts: dict[str, Path]) -> None:
+    objects = helm.template(
+        charts["cortex"],
+        settings=[
+            "networkPolicy.allowedNamespaces={apps,web}",
+            "networkPolicy.prometheus.from=null",
+            "activator.port=9090",
+            "unifiSsh.enabled=false",
+        ],
+    )
+    policies = by_kind(objects, "NetworkPolicy")
+    (clients,) = policies["r-cortex-activator"]["spec"]["ingress"]
+    assert policy_ports(clients) == [9090]
+    expression = clients["from"][0]["namespaceSelector"]["matchExpressions"][0]
+    assert expression == {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["apps", "web"]}
+    assert all(len(policies[name]["spec"]["ingress"]) == 1 for name in INTERNAL_LAYERS if name in policies)
+    assert "r-cortex-unifi-ssh" not in policies
+    assert schema_errors(objects, "1.37.0") == []
+
+    off = helm.template(charts["cortex"], settings=["networkPolicy.enabled=false", "mcp.networkPolicy.enabled=false"])
+    assert "NetworkPolicy" not in {o["kind"] for o in off}
+    # The bundled MCP server's policy is the subchart's own switch.
+    only_mcp = by_kind(helm.template(charts["cortex"], settings=["networkPolicy.enabled=false"]), "NetworkPolicy")
+    assert set(only_mcp) == {"r-mcp"}
+
+
+def test_activator_token_comes_from_a_generated_secret_or_an_existing_one(helm: Helm, charts: dict[str, Path]) -> None:
+    objects = helm.template(charts["cortex"])
+    env = container_env(objects, "r-cortex-activator")
+    assert env["CORTEX_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {
+        "name": "r-cortex-activator-api-token",
+        "key": "token",
+    }
+    secret = by_kind(objects, "Secret")["r-cortex-activator-api-token"]
+    assert len(base64.b64decode(secret["data"]["token"])) == 48
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    # Two renders mint two tokens: on a live release `lookup` keeps the first (the install test checks it).
+    again = by_kind(helm.template(charts["cortex"]), "Secret")["r-cortex-activator-api-token"]
+    assert again["data"]["token"] != secret["data"]["token"]
+
+    own = helm.template(
+        charts["cortex"], settings=["activator.apiToken.existingSecret=mine", "activator.apiToken.secretKey=bearer"]
+    )
+    assert "r-cortex-activator-api-token" not in by_kind(own, "Secret")
+    env = container_env(own, "r-cortex-activator")
+    assert env["CORTEX_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "mine", "key": "bearer"}
+    # The activator listens on every address, so it never runs without the token.
+    container = by_kind(own, "Deployment")["r-cortex-activator"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][container["command"].index("--host") + 1] == "0.0.0.0"
+    assert "optional" not in env["CORTEX_API_TOKEN"]["valueFrom"]["secretKeyRef"]
+
+
+def test_servers_accept_the_host_names_their_in_cluster_callers_use(helm: Helm, charts: dict[str, Path]) -> None:
+    """Both servers listen on 0.0.0.0 behind a Host check: the chart names the Services' DNS names."""
+    objects = helm.template(charts["k3s-mcp"], settings=["server.allowedHosts={mcp.example.com}"])
+    hosts = container_env(objects, "r-k3s-mcp")["K3S_MCP_ALLOWED_HOSTS"]["value"].split(",")
+    assert hosts == [
+        "r-k3s-mcp",
+        "r-k3s-mcp.cortex-system",
+        "r-k3s-mcp.cortex-system.svc",
+        "r-k3s-mcp.cortex-system.svc.cluster.local",
+        "mcp.example.com",
+    ]
+    # The helm test pod calls the Service by its short name.
+    hook = by_kind(objects, "Pod")["r-k3s-mcp-test-connection"]["spec"]["containers"][0]["command"][2]
+    assert 'url = "http://r-k3s-mcp:8000/mcp"' in hook
+
+    cortex = helm.template(charts["cortex"], settings=["activator.allowedHosts={cortex.example.com}"])
+    activator = container_env(cortex, "r-cortex-activator")
+    mcp_host = urlsplit(activator["CORTEX_MCP_URL"]["value"]).hostname
+    assert mcp_host == "r-mcp.cortex-system.svc"
+    assert mcp_host in container_env(cortex, "r-mcp")["K3S_MCP_ALLOWED_HOSTS"]["value"].split(",")
+    assert activator["CORTEX_ALLOWED_HOSTS"]["value"].split(",") == [
+        "r-cortex-activator",
+        "r-cortex-activator.cortex-system",
+        "r-cortex-activator.cortex-system.svc",
+        "r-cortex-activator.cortex-system.svc.cluster.local",
+        "cortex.example.com",
+    ]
+    # The kubelet would send the pod IP as Host; /ready is Host-checked, so the probe names a loopback host.
+    pod = by_kind(cortex, "Deployment")["r-cortex-activator"]["spec"]["template"]["spec"]
+    assert pod["containers"][0]["readinessProbe"]["httpGet"]["httpHeaders"] == [{"name": "Host", "value": "localhost"}]
+    probed = by_kind(cortex, "Pod")["r-cortex-test-services"]["spec"]["containers"][0]["command"]
+    assert "http://r-cortex-activator:8080/ready" in probed
