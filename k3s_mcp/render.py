@@ -11,6 +11,8 @@ How a tool module uses it:
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import re
 from collections.abc import Callable, Iterable
@@ -20,7 +22,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, Field
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-_HIDDEN = re.compile(r"\(hidden, \d+ bytes\)")
+_HIDDEN = re.compile(r"\(hidden, (\d+) bytes\)")
 RowT = TypeVar("RowT", bound=BaseModel)
 
 
@@ -98,13 +100,23 @@ def mask_secrets_in(value: Any, *, all_secrets: bool = False) -> None:
                 mask_secrets_in(item, all_secrets=all_secrets)
 
 
-def _hidden_size(field_name: str, value: Any) -> str:
+def secret_value_size(field_name: str, value: Any) -> int:
+    """Bytes of one Secret value as a person counts them: `data` decoded from base64, a masked value's own
+    recorded size, `stringData` as UTF-8."""
     text = value if isinstance(value, str) else str(value)
-    if _HIDDEN.fullmatch(text):
-        return text  # masked already (the access layer masks at the source; views may mask again)
-    # `data` is base64: report the decoded size a person would expect.
-    size = (len(text) * 3) // 4 - text.count("=") if field_name == "data" else len(text.encode())
-    return f"(hidden, {size} bytes)"
+    hidden = _HIDDEN.fullmatch(text)
+    if hidden:
+        return int(hidden.group(1))
+    if field_name == "data":
+        try:
+            return len(base64.b64decode(text, validate=False))
+        except (binascii.Error, ValueError):
+            return len(text)
+    return len(text.encode())
+
+
+def _hidden_size(field_name: str, value: Any) -> str:
+    return f"(hidden, {secret_value_size(field_name, value)} bytes)"
 
 
 def trim(obj: dict[str, Any], *, reveal_secrets: bool = False) -> dict[str, Any]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from k3s_mcp.render import age, selector_text
+from k3s_mcp.render import age, secret_value_size, selector_text
 
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 DEFAULT_STORAGE_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
@@ -62,16 +60,8 @@ class SecretRow(BaseModel):
     age: str
 
 
-def decoded_size(encoded: str) -> int:
-    """Bytes of a base64 `data` value once decoded."""
-    try:
-        return len(base64.b64decode(encoded, validate=False))
-    except (binascii.Error, ValueError):
-        return (len(encoded) * 3) // 4
-
-
 def secret_row(secret: dict[str, Any]) -> SecretRow:
-    sizes = {key: decoded_size(str(value)) for key, value in (secret.get("data") or {}).items()}
+    sizes = {key: secret_value_size("data", value) for key, value in (secret.get("data") or {}).items()}
     return SecretRow(
         name=_name(secret),
         namespace=_namespace(secret),

@@ -69,7 +69,7 @@ async def test_kind_and_verb_rules(
         message = await call_error(
             client, "delete_resource", {"kind": "secrets", "name": "creds", "namespace": namespace}
         )
-        assert "kind 'secrets' matches K3S_CONFIRM_KINDS pattern 'Secret'" in message
+        assert "kind 'Secret' matches K3S_CONFIRM_KINDS pattern 'Secret'" in message
         assert cluster_api.request("GET", f"/api/v1/namespaces/{namespace}/secrets/creds")[0] == 200
         message = await call_error(client, "restart_pod", {"name": "any", "namespace": namespace})
         assert "verb 'restart' is listed in K3S_CONFIRM_VERBS" in message
@@ -96,7 +96,7 @@ async def test_no_policy_adds_no_parameter(mcp_client: Client[Any]) -> None:
     tools = await mcp_client.list_tools()
     assert not [tool.name for tool in tools if "confirm" in tool.input_schema["properties"]]
     message = await call_error(mcp_client, "delete_resource", {"kind": "pod", "name": "x", "confirm": "yes"})
-    assert "`confirm` argument must be true or false" in message
+    assert message == "Invalid argument `confirm`: must be true or false, got 'yes'."
 
 
 async def test_elicitation_capable_client_is_asked(kubeconfig: str, cluster_api: ClusterAPI, namespace: str) -> None:
