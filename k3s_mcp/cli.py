@@ -48,14 +48,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     if arguments.transport == "stdio":
         mcp.run(transport="stdio", show_banner=False)
     else:
+        from starlette.middleware import Middleware
+
         from k3s_mcp.http_auth import UnsafeBindError, http_token_verifier
+        from k3s_mcp.http_origin import HostOriginGuard, HostPolicy, HostPolicyError
 
         try:
             mcp.auth = http_token_verifier(settings, arguments.host)
-        except UnsafeBindError as error:
+            policy = HostPolicy.build(
+                arguments.host,
+                settings.allowed_hosts,
+                settings.allowed_origins,
+                hosts_setting="K3S_MCP_ALLOWED_HOSTS",
+                origins_setting="K3S_MCP_ALLOWED_ORIGINS",
+            )
+        except (UnsafeBindError, HostPolicyError) as error:
             print(f"k3s-mcp-server: {error}", file=sys.stderr)
             sys.exit(2)
-        mcp.run(transport="http", show_banner=False, host=arguments.host, port=arguments.port, path=arguments.path)
+        mcp.run(
+            transport="http",
+            show_banner=False,
+            host=arguments.host,
+            port=arguments.port,
+            path=arguments.path,
+            # Our guard replaces FastMCP's, so one policy (and one set of settings) covers both HTTP servers.
+            host_origin_protection=False,
+            middleware=[Middleware(HostOriginGuard, policy=policy)],
+        )
 
 
 if __name__ == "__main__":

@@ -190,6 +190,21 @@ class Settings(BaseSettings):
         description="Bearer token HTTP clients must send (Authorization: Bearer ...). Required to serve "
         "HTTP on a non-loopback address; not used on stdio.",
     )
+    allowed_hosts: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_MCP_ALLOWED_HOSTS", "allowed_hosts"),
+        description="Comma-separated host names or addresses (with an optional :port) HTTP requests may name in "
+        "their Host header besides loopback names and the bind address; other Hosts get 421 (DNS-rebinding "
+        "protection). '*' turns the Host check off, for a server behind an Ingress that sets its own Host. "
+        "GET /health is never Host-checked.",
+    )
+    allowed_origins: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_MCP_ALLOWED_ORIGINS", "allowed_origins"),
+        description="Comma-separated web origins (scheme://host[:port]) whose pages may send requests; a request "
+        "whose Origin header names neither one of them nor an allowed host gets 403. Requests without Origin are "
+        "not affected.",
+    )
     confirm_tools: str = Field(
         default="",
         validation_alias=AliasChoices("K3S_CONFIRM_TOOLS", "confirm_tools"),

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +18,7 @@ from fastmcp import Client
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
 from tests.cluster.cluster import ClusterAPI
+from tests.processes import free_port, serve_program
 
 ClientFactory = Callable[..., Client[Any]]
 SERVER_PROGRAM = str(Path(sys.executable).parent / "k3s-mcp-server")
@@ -30,35 +29,15 @@ def server_env(kubeconfig: str, **extra: str) -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", ""), "HOME": str(Path.home()), "KUBECONFIG": kubeconfig, **extra}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def serve_with_token(kubeconfig: str, token: str | None) -> AsyncIterator[str]:
     """Run `k3s-mcp-server --transport http` on 127.0.0.1 with K3S_MCP_AUTH_TOKEN=`token` (None: without a token,
     as a local server runs); yields its MCP URL."""
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        SERVER_PROGRAM,
-        *("--transport", "http", "--host", "127.0.0.1", "--port", str(port)),
-        env=server_env(kubeconfig, **({"K3S_MCP_AUTH_TOKEN": token} if token is not None else {})),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(300):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert process.returncode is None, "k3s-mcp-server exited during start-up"
-            await asyncio.sleep(0.1)
+    command = [SERVER_PROGRAM, "--transport", "http", "--host", "127.0.0.1", "--port", str(port)]
+    env = server_env(kubeconfig, **({"K3S_MCP_AUTH_TOKEN": token} if token is not None else {}))
+    async with serve_program(command, env, port, within=30):
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        await asyncio.wait_for(process.wait(), 10)
 
 
 @pytest.fixture(scope="session")
