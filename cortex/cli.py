@@ -99,14 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_snapshot(settings, args.path or settings.catalog_snapshot_path))
     import uvicorn
 
-    from cortex.activator.http_app import create_app
+    from cortex.activator.http_app import served_app
+    from k3s_mcp.http_auth import UnsafeBindError
+    from k3s_mcp.http_origin import HostPolicyError
 
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-    )
+    host = args.host or settings.host
+    try:
+        app = served_app(settings, host)
+    except (UnsafeBindError, HostPolicyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=host, port=args.port or settings.port, log_level="info")
     return 0
 
 

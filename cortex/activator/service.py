@@ -6,11 +6,12 @@ import asyncio
 import logging
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from cortex.activator.arguments import without_namespace
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import Mode, PlanStep, RouteDecision
+from cortex.activator.decisions import DecisionLog
 from cortex.activator.embedding import MiniLMEmbedder
 from cortex.activator.execution import ExecutionResult, ExecutorUnavailable, ToolExecutor
 from cortex.activator.learning import MemoryUnavailable, RouteMemory
@@ -31,11 +32,21 @@ from cortex.layers.settings import LayerClientSettings
 log = logging.getLogger(__name__)
 
 
+NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+
 class QueryRequest(BaseModel):
-    """Body of POST /query."""
+    """Body of POST /query. Types are strict: `confirm` is the JSON boolean true, never "yes" or 1."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     query: str = Field(min_length=1, max_length=4000, description="The plain-language request.")
-    namespace: str | None = Field(default=None, description="Namespace to use when the request names none.")
+    namespace: str | None = Field(
+        default=None,
+        max_length=63,
+        pattern=NAMESPACE_PATTERN,
+        description="Namespace to use when the request names none.",
+    )
     dry_run: bool = Field(default=False, description="Route only, or pass dry_run to tools that support it.")
     confirm: bool = Field(default=False, description="Allow a destructive tool to run.")
     execute: bool = Field(default=True, description="False returns the decision without running anything.")
@@ -44,6 +55,7 @@ class QueryRequest(BaseModel):
 class QueryResponse(BaseModel):
     """Answer of POST /query: the decision and, when a tool ran, its result."""
 
+    decision_id: str = Field(description="Names this decision in POST /feedback; random, kept for recent decisions.")
     tier: str
     tool: str | None
     layer: str | None = Field(
@@ -68,11 +80,20 @@ class QueryResponse(BaseModel):
 
 
 class FeedbackRequest(BaseModel):
-    """Body of POST /feedback: whether a routed query got the right tool."""
+    """Body of POST /feedback: whether the tool a decision chose was the right one. Types are strict."""
 
-    query: str = Field(min_length=1, max_length=4000)
-    tool: str = Field(min_length=1, description="The tool the query should go to (or did go to).")
-    success: bool = Field(description="True when that tool was the right one and worked.")
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    decision_id: str = Field(
+        min_length=1, max_length=64, description="The decision_id of the /query answer this feedback is about."
+    )
+    success: bool = Field(description="True when the tool the decision chose was the right one and worked.")
+    tool: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Optional: the tool the feedback is about; it must be the tool the decision chose.",
+    )
 
 
 class Activator:
@@ -114,6 +135,7 @@ class Activator:
         self.endpoints: list[ChatEndpoint] = []
         self.catalog = ToolCatalog()
         self.router: Router | None = None
+        self.decisions = DecisionLog()
         self.similarity_ready = False
         self.problems: list[str] = []
 
@@ -203,8 +225,20 @@ class Activator:
         if self.router is None:
             raise RuntimeError("the activator is not started")
         decision, context = await self.router.route(request.query, request.namespace)
+        why_not_learnable = None
         if decision.layer is not None:
-            return await self._handle_on_layer(decision, request)
+            why_not_learnable = "the activator does not learn routes of network requests"
+        elif decision.plan:
+            why_not_learnable = "the activator does not learn routes of multi-step plans"
+        decision_id = self.decisions.remember(
+            request.query,
+            decision.tool,
+            decision.tier.value,
+            routed_by=context.routed_by,
+            why_not_learnable=why_not_learnable,
+        ).decision_id
+        if decision.layer is not None:
+            return await self._handle_on_layer(decision, request, decision_id)
         spec = self.catalog.get(decision.tool)
         steps = decision.plan or ([PlanStep(tool=spec.name, arguments=decision.arguments)] if spec else [])
         for step in steps:
@@ -239,6 +273,7 @@ class Activator:
         if steps:
             decision.arguments = steps[0].arguments
         return QueryResponse(
+            decision_id=decision_id,
             tier=decision.tier.value,
             tool=decision.tool,
             arguments=decision.arguments,
@@ -256,7 +291,7 @@ class Activator:
             latency_ms=decision.latency_ms,
         )
 
-    async def _handle_on_layer(self, decision: RouteDecision, request: QueryRequest) -> QueryResponse:
+    async def _handle_on_layer(self, decision: RouteDecision, request: QueryRequest, decision_id: str) -> QueryResponse:
         """Run a network decision on its execution layer; the layer itself asks for confirmation (428)."""
         assert decision.layer is not None and decision.tool is not None
         layer, action = decision.layer, decision.tool
@@ -300,6 +335,7 @@ class Activator:
                 message = error.message if error is not None else f"{layer} answered HTTP {response.status}"
             self.metrics.queries.labels(tier=decision.tier.value, outcome=status).inc()
         return QueryResponse(
+            decision_id=decision_id,
             tier=decision.tier.value,
             tool=action,
             layer=layer,
@@ -365,10 +401,33 @@ class Activator:
             log.warning("could not record the outcome: %s", exc)
 
     async def feedback(self, request: FeedbackRequest) -> dict[str, Any]:
-        if request.tool not in self.catalog:
-            raise ValueError(f"unknown tool {request.tool!r}; known tools: {', '.join(self.catalog.names())}")
+        """Confirm or reject the tool of one recent decision, once.
+
+        Raises UnknownDecision (nothing is changed), FeedbackRefused (a second feedback, a decision without a
+        learnable tool, or `tool` naming another tool than the decision chose) or MemoryUnavailable.
+        """
         if not self.similarity_ready:
             raise MemoryUnavailable("route memory is not available, so feedback cannot be stored")
-        vector = await asyncio.to_thread(self.embedder.embed_one, without_namespace(request.query))
-        await asyncio.to_thread(self.memory.record, request.query, vector, request.tool, request.success, "feedback")
-        return {"recorded": True, "tool": request.tool, "success": request.success}
+        # Claimed before the first await, so two concurrent feedbacks for one decision cannot both count.
+        decision = self.decisions.claim(request.decision_id, request.tool)
+        assert decision.tool is not None
+        try:
+            vector = await asyncio.to_thread(self.embedder.embed_one, without_namespace(decision.query))
+            await asyncio.to_thread(
+                self.memory.record,
+                decision.query,
+                vector,
+                decision.tool,
+                request.success,
+                "feedback",
+                decision.routed_by,
+            )
+        except Exception:
+            self.decisions.release(decision)
+            raise
+        return {
+            "recorded": True,
+            "decision_id": decision.decision_id,
+            "tool": decision.tool,
+            "success": request.success,
+        }

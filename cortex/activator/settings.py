@@ -18,6 +18,24 @@ class ActivatorSettings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", description="Address `cortex serve` listens on.")
     port: int = Field(default=8080, description="Port `cortex serve` listens on.")
+    api_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token clients must send to POST /query and /feedback (Authorization: Bearer ...). "
+        "Required to serve on a non-loopback address.",
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host names or addresses (with an optional :port) requests may name in their "
+        "Host header besides loopback names and the listen address; other Hosts get 421 (DNS-rebinding "
+        "protection). '*' turns the Host check off, for a service behind an Ingress that sets its own Host. "
+        "GET /health is never Host-checked.",
+    )
+    allowed_origins: str = Field(
+        default="",
+        description="Comma-separated web origins (scheme://host[:port]) whose pages may send requests; a request "
+        "whose Origin header names neither one of them nor an allowed host gets 403. Requests without Origin are "
+        "not affected.",
+    )
     default_namespace: str = Field(default="default", description="Namespace used when a request names none.")
     rules_path: Path = Field(default=DATA_DIR / "rules.yaml", description="YAML file of tier-1 keyword rules.")
     utterances_path: Path = Field(
