@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("K3S_REVEAL_SECRETS", "reveal_secrets"),
         description="When false (default), Secret data is shown as keys and sizes only, never values.",
     )
+    redact: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("K3S_REDACT", "redact"),
+        description="When true (default), secret-shaped text in any answer or error (private keys, access tokens, "
+        "JWTs, passwords in URLs, password=/token= values) is replaced by a marker naming what was removed.",
+    )
     toolsets: str = Field(
         default="all",
         validation_alias=AliasChoices("K3S_TOOLSETS", "toolsets"),
