@@ -1,0 +1,494 @@
+"""Redaction of secret-shaped text in every tool answer (K3S_REDACT, on by default).
+
+Secret objects are masked where they are read (``k3s_mcp.render``); this module catches what is *shaped* like a
+secret anywhere else: a private key in a ConfigMap, a token in a pod log or in exec output, a password in a
+literal container env value or in a database URL. :data:`PATTERNS` is the set of shapes, chosen to be precise
+(a prefix or a key name, not "any long random string"), so base64 data, git commit ids, UUIDs and resource
+versions stay readable. :func:`redact` rewrites one string; :class:`RedactionMiddleware` applies it to the text
+and the structured content of every answer and to every error message.
+
+The middleware lives here, next to the patterns, so that what is redacted and how an answer reports it can be
+read (and audited) in one module; it needs nothing from the server but the FastMCP middleware interface.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from fastmcp.exceptions import FastMCPError, ToolError, ValidationError
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import InputRequiredToolResult, ToolResult
+from mcp_types import CallToolRequestParams, ContentBlock, EmbeddedResource, TextContent, TextResourceContents
+
+MIN_SCAN_LENGTH = 16
+"""Strings shorter than this are not scanned: the shortest shape matched (``password=`` and an 8-character value,
+or ``https://u:p@host``) is about this long, and most cells of a list answer (names, ages, addresses) are shorter."""
+MIN_VALUE_LENGTH = 8
+"""A value assigned to a secret-named key is redacted from this length on; shorter ones read as words."""
+MARKER_PREFIX = "[redacted: "
+REDACTIONS_META = "redactions"
+
+
+def marker(what: str) -> str:
+    """The text that replaces a secret: it says what was removed."""
+    return f"{MARKER_PREFIX}{what}]"
+
+
+# Key names whose value is a secret: the name *ends* with one of these words (so `token_ttl`, `secretName`,
+# `passwordFile` and `tokenPath` are not secret names, while `DB_PASSWORD`, `clientSecret`, `x-api-key` are).
+_SECRET_WORDS = (
+    r"password|passwd|passphrase|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|secret[_-]?key"
+)
+_KEY = rf"[A-Za-z0-9_.-]*?(?:{_SECRET_WORDS})"
+SECRET_KEY_NAME = re.compile(rf"(?i){_KEY}")
+_KEY_TRIGGERS = ("pass", "secret", "token", "key")
+# Key names that end like a secret's but hold none: pagination tokens (Kubernetes' continue token is base64 JSON).
+_NOT_SECRET_KEY = re.compile(r"(?i)(?:[A-Za-z0-9_.-]*[_.-])?(?:continue|next|page|next[_-]?page|sync)[_-]?token")
+_PLACEHOLDER_WORDS = frozenset(
+    {"required", "optional", "disabled", "enabled", "redacted", "undefined", "placeholder", "changeit", "notset"}
+)
+_PLACEHOLDER = re.compile(r"\$\{|\$\(|\{\{|%\(|^<.*>$|^\*+$|^(.)\1+$|^\[redacted")
+_SPACE = re.compile(r"\s")
+_PATH = re.compile(r"^(?:~|\.{1,2})?/[\w.-]+(?:/[\w.-]+)+/?$")
+
+
+@lru_cache(maxsize=4096)
+def secret_key(key: str) -> bool:
+    """Whether a key name says its value is a secret (`DB_PASSWORD`, `clientSecret`, `api_key`; not
+    `continue_token`)."""
+    return SECRET_KEY_NAME.fullmatch(key) is not None and _NOT_SECRET_KEY.fullmatch(key) is None
+
+
+def secret_value(value: str) -> bool:
+    """Whether a value given to a secret-named key reads as a secret rather than a word, a reference or a path:
+    at least MIN_VALUE_LENGTH characters, one token (no spaces), not `${VAR}` / `$(VAR)` / `{{ x }}` / `<x>` /
+    `****`, not only digits, not a file path."""
+    if len(value) < MIN_VALUE_LENGTH or _SPACE.search(value):
+        return False
+    if value.isdigit() or value.lower() in _PLACEHOLDER_WORDS:
+        return False
+    return not _PLACEHOLDER.search(value) and not _PATH.match(value)
+
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_KEY_CHARS = _WORD_CHARS | frozenset("_.-")
+
+
+def _starts_word(text: str, match: re.Match[str], chars: frozenset[str] = _WORD_CHARS) -> bool:
+    """The match does not begin in the middle of a word (the patterns start with a literal, for speed, and
+    check the character before them here instead of with a look-behind)."""
+    return match.start() == 0 or text[match.start() - 1] not in chars
+
+
+def _key_before(text: str, match: re.Match[str]) -> str:
+    """The whole key name that ends with the secret word the match starts with (`DB_PASSWORD` for `password`)."""
+    start = match.start("word")
+    while start > 0 and text[start - 1] in _KEY_CHARS:
+        start -= 1
+    return text[start : match.end("word")]
+
+
+Check = Callable[[str, re.Match[str], str], bool]
+
+
+def _word_start(text: str, match: re.Match[str], secret: str) -> bool:
+    return _starts_word(text, match)
+
+
+def _token_start(text: str, match: re.Match[str], secret: str) -> bool:
+    return _starts_word(text, match, _KEY_CHARS)
+
+
+def _random_looking(text: str, match: re.Match[str], secret: str) -> bool:
+    """Starts a word and has a digit and a letter: tokens do, English words (`Bearer authentication`) do not."""
+    has_digit = any(c.isdigit() for c in secret)
+    return _starts_word(text, match) and has_digit and any(c.isalpha() for c in secret)
+
+
+def _url_password(text: str, match: re.Match[str], secret: str) -> bool:
+    """A scheme precedes `://` and the password is not a reference such as `$(DB_PASSWORD)`."""
+    start = match.start()
+    return start > 0 and text[start - 1].isalnum() and not _PLACEHOLDER.search(secret)
+
+
+def _assigned_secret(text: str, match: re.Match[str], secret: str) -> bool:
+    """The key names a secret and the value reads as one."""
+    return secret_key(_key_before(text, match)) and secret_value(secret)
+
+
+def _named_secret(text: str, match: re.Match[str], secret: str) -> bool:
+    """An env entry whose name names a secret, with a value that reads as one."""
+    return _starts_word(text, match) and secret_key(match.group("key")) and secret_value(secret)
+
+
+_KEY_WORD = re.compile(rf"(?i)(?:{_SECRET_WORDS})$")
+_WORD_LABELS = {"passwd": "password", "passphrase": "password", "apikey": "api key"}
+
+
+def _key_label(key: str) -> str:
+    """What a secret-named key's value is, for its marker: `DB_PASSWORD` -> password, `API_TOKEN` -> token."""
+    found = _KEY_WORD.search(key)
+    word = found.group(0).lower().replace("_", " ").replace("-", " ") if found else "secret"
+    if word.endswith("access key") and "aws" in key.lower():
+        return "AWS secret access key"
+    return _WORD_LABELS.get(word, word)
+
+
+def _pem_label(text: str, match: re.Match[str]) -> str:
+    kind = match.group("type").removesuffix(" BLOCK").removesuffix("PRIVATE KEY").strip()
+    return f"{kind} private key" if kind else "private key"
+
+
+@dataclass(frozen=True)
+class SecretPattern:
+    """One secret shape.
+
+    `source` is searched in the text as it is, or with `lowercase` in the text lower-cased (written in lower
+    case then: a case-insensitive search is ten times slower in Python's `re`); each source starts with a literal
+    so the search skips ahead quickly. It is tried only when one of `triggers` (lower case) occurs. `group` is
+    the part replaced (the whole match when None), `check(text, match, secret)` confirms a match, and `label`
+    says what the marker names when it is not `name`. A source that cannot start with one literal lists the
+    `anchors` (lower case) where a match may start instead. In a long text the triggers are tested only when
+    `gated` (a source whose literal is common, such as `"name"`)."""
+
+    name: str
+    source: str
+    triggers: tuple[str, ...]
+    group: str | tuple[str, ...] | None = None
+    check: Check | None = None
+    label: Callable[[str, re.Match[str]], str] | None = None
+    lowercase: bool = False
+    flags: int = 0
+    anchors: tuple[str, ...] = ()
+    gated: bool = False
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _compiled(self.source, self.flags)
+
+    @property
+    def case_insensitive(self) -> re.Pattern[str]:
+        """For text whose lower-casing changes its length (a few non-ASCII letters), where offsets would shift."""
+        return _compiled(self.source, self.flags | re.IGNORECASE)
+
+
+@lru_cache(maxsize=64)
+def _compiled(source: str, flags: int) -> re.Pattern[str]:
+    return re.compile(source, flags)
+
+
+def _label_from_key(text: str, match: re.Match[str]) -> str:
+    return _key_label(_key_before(text, match))
+
+
+def _label_from_name(text: str, match: re.Match[str]) -> str:
+    return _key_label(match.group("key"))
+
+
+# The value after `key=` / `key: `: a quoted string to its closing quote (JSON escapes allowed, or quoted with \"
+# in JSON that is itself inside a JSON string), else a bare run up to a space or a separator.
+_VALUE = (
+    r"(?:\"(?P<dq>(?:[^\"\\\s]|\\[^\s])+)\"|\\\"(?P<eq>[^\"\\\s]+)\\\"|'(?P<sq>[^'\s]+)'"
+    r"|(?P<bare>[^\s\"'`,;&<>{}()\[\]\\|]+))"
+)
+_VALUE_GROUPS = ("dq", "eq", "sq", "bare")
+PATTERNS: tuple[SecretPattern, ...] = (
+    # A PEM private key block, BEGIN to END (the body may be split by real newlines or by JSON's `\n` escapes),
+    # or a BEGIN line and its base64 body when the END was cut off. Certificates and public keys stay.
+    SecretPattern(
+        "private key",
+        r"-----BEGIN (?P<type>(?:[A-Z0-9]+ ){0,2}PRIVATE KEY(?: BLOCK)?)-----"
+        r"(?:.{0,100000}?-----END (?P=type)-----|[A-Za-z0-9+/=\s\\:,.-]*)",
+        ("private key",),
+        label=_pem_label,
+        flags=re.DOTALL,
+    ),
+    SecretPattern(
+        "GitHub token",
+        r"g(?:h[pousr]_[A-Za-z0-9]{36,251}|ithub_pat_[A-Za-z0-9_]{30,244})(?![A-Za-z0-9_])",
+        ("gh", "github_pat_"),
+        check=_token_start,
+    ),
+    SecretPattern("GitLab token", r"glpat-[A-Za-z0-9_-]{20,}(?![A-Za-z0-9_-])", ("glpat-",), check=_token_start),
+    SecretPattern("Slack token", r"xox[abprs]-[A-Za-z0-9-]{10,250}", ("xox",), check=_random_looking),
+    SecretPattern("AWS access key id", r"A(?:KIA|SIA)[A-Z0-9]{16}(?![A-Za-z0-9])", ("akia", "asia"), check=_word_start),
+    SecretPattern("Google API key", r"AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])", ("aiza",), check=_token_start),
+    SecretPattern(
+        "Stripe key",
+        r"[rs]k_live_[0-9A-Za-z]{16,}",
+        ("_live_",),
+        check=_word_start,
+        anchors=("sk_live_", "rk_live_"),
+    ),
+    # A JSON Web Token: header and payload are base64url JSON (`eyJ` = `{"`), then the signature.
+    SecretPattern("JWT", r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]*", ("eyj",), check=_token_start),
+    SecretPattern(
+        "bearer token",
+        r"bearer\s+(?P<secret>[a-z0-9\-._~+/]{16,}=*)",
+        ("bearer",),
+        group="secret",
+        check=_random_looking,
+        lowercase=True,
+    ),
+    SecretPattern(
+        "basic credentials",
+        r"authorization[\"']?\s*[:=]\s*[\"']?basic\s+(?P<secret>[a-z0-9+/]{8,}={0,2})",
+        ("basic",),
+        group="secret",
+        lowercase=True,
+    ),
+    # scheme://user:password@host keeps the scheme, the user and the host.
+    SecretPattern(
+        "password",
+        r"://[^\s:/@?#\"'\\]*:(?P<secret>[^\s@/?#\"'\\]+)@(?=[^\s@])",
+        ("://",),
+        group="secret",
+        check=_url_password,
+    ),
+    # A container env entry as JSON: {"name": "DB_PASSWORD", "value": "..."} ...
+    SecretPattern(
+        "secret",
+        r"\"name\"\s*:\s*\"(?P<key>[A-Za-z0-9_.-]{1,253})\"\s*,\s*\"value\"\s*:\s*\"(?P<secret>(?:[^\"\\]|\\.)*)\"",
+        ('"value"',),
+        group="secret",
+        check=_named_secret,
+        label=_label_from_name,
+        gated=True,
+    ),
+    # ... and as YAML: `- name: DB_PASSWORD` then `value: ...` on the next line (or after a JSON `\n` escape).
+    SecretPattern(
+        "secret",
+        r"name:[ \t]*[\"']?(?P<key>[A-Za-z0-9_.-]{1,253})[\"']?[ \t]*(?:\r?\n|\\n)"
+        r"[ \t]*value:[ \t]*[\"']?(?P<secret>[^\s\"'\\]+)",
+        ("value:",),
+        group="secret",
+        check=_named_secret,
+        label=_label_from_name,
+    ),
+    # key=value, key: value, "key": "value" (also inside JSON escaped once more), where the key names a secret.
+    SecretPattern(
+        "secret",
+        rf"(?P<word>{_SECRET_WORDS})(?:\\?[\"'])?[ \t]*[:=][ \t]*{_VALUE}",
+        _KEY_TRIGGERS,
+        group=_VALUE_GROUPS,
+        check=_assigned_secret,
+        label=_label_from_key,
+        lowercase=True,
+        anchors=("pass", "secret", "token", "api", "private", "access"),
+    ),
+)
+
+
+_TRIGGERS = frozenset(trigger for pattern in PATTERNS for trigger in pattern.triggers)
+_ANY_TRIGGER = re.compile("|".join(sorted(map(re.escape, _TRIGGERS))))
+_SHORT_TEXT = 4096
+"""Below this length one regex tells whether any trigger occurs at all, and a pattern runs only after its own."""
+
+
+def _matches(pattern: SecretPattern, regex: re.Pattern[str], source: str, lowered: str) -> Iterator[re.Match[str]]:
+    """The pattern's matches in `source`, in order; with `anchors`, tried only where an anchor occurs (found with
+    str.find, much faster than a regex search that must try every position)."""
+    if not pattern.anchors:
+        yield from regex.finditer(source)
+        return
+    starts: set[int] = set()
+    for anchor in pattern.anchors:
+        position = lowered.find(anchor)
+        while position >= 0:
+            starts.add(position)
+            position = lowered.find(anchor, position + 1)
+    for start in sorted(starts):
+        match = regex.match(source, start)
+        if match is not None:
+            yield match
+
+
+def _span(match: re.Match[str], group: str | tuple[str, ...] | None) -> tuple[int, int]:
+    """Where the part to replace is: the group, the first of the groups that took part, or the whole match."""
+    if group is None:
+        return match.span()
+    if isinstance(group, str):
+        return match.span(group)
+    for name in group:
+        if match.start(name) >= 0:
+            return match.span(name)
+    return match.span()
+
+
+def redact(text: str) -> tuple[str, int]:
+    """`text` with every secret-shaped value replaced by a marker, and how many were replaced."""
+    if len(text) < MIN_SCAN_LENGTH:
+        return text, 0
+    lowered = text.lower()
+    short = len(text) < _SHORT_TEXT
+    if short and _ANY_TRIGGER.search(lowered) is None:
+        return text, 0
+    count = 0
+    for pattern in PATTERNS:
+        # A long text is searched by every pattern directly: each starts with a literal (or has anchors), which
+        # `re` finds faster than a substring test of its triggers would.
+        if (short or pattern.gated) and not any(trigger in lowered for trigger in pattern.triggers):
+            continue
+        if not pattern.lowercase:
+            matches = _matches(pattern, pattern.regex, text, text)
+        elif len(lowered) == len(text):
+            matches = _matches(pattern, pattern.regex, lowered, lowered)
+        else:
+            matches = _matches(pattern, pattern.case_insensitive, text, lowered)
+        pieces: list[str] = []
+        last = 0
+        for match in matches:
+            start, end = _span(match, pattern.group)
+            if start < last:
+                continue
+            if pattern.check is not None and not pattern.check(text, match, text[start:end]):
+                continue
+            what = pattern.label(text, match) if pattern.label else pattern.name
+            pieces += (text[last:start], marker(what))
+            last = end
+        if pieces:
+            count += len(pieces) // 2
+            pieces.append(text[last:])
+            text = "".join(pieces)
+            lowered = text.lower()
+    return text, count
+
+
+def _redact_value(value: Any) -> tuple[Any, int]:
+    """`value` (JSON data) with its strings redacted; containers are copied only where something changed.
+
+    Besides the shapes of :data:`PATTERNS`, a string under a secret-named key (`{"password": "..."}`) and the
+    `value` of an env entry whose `name` is one (`{"name": "DB_PASSWORD", "value": "..."}`) are redacted."""
+    if type(value) is str:
+        return redact(value)
+    if type(value) is list:
+        total = 0
+        items: list[Any] | None = None
+        for index, item in enumerate(value):
+            kind = type(item)
+            if kind is str:
+                if len(item) < MIN_SCAN_LENGTH:
+                    continue
+            elif kind is not dict and kind is not list:
+                continue
+            new, found = _redact_value(item)
+            if found:
+                total += found
+                if items is None:
+                    items = list(value)
+                items[index] = new
+        return (items if items is not None else value), total
+    if type(value) is dict:
+        total = 0
+        changed: dict[str, Any] | None = None
+        for key, item in value.items():
+            kind = type(item)
+            if kind is str:
+                if len(item) < MIN_VALUE_LENGTH:
+                    continue
+                new, found = redact(item) if len(item) >= MIN_SCAN_LENGTH else (item, 0)
+                if not found and type(key) is str:
+                    if secret_key(key) and secret_value(item):
+                        new, found = marker(_key_label(key)), 1
+                    elif (
+                        key == "value"
+                        and type(name := value.get("name")) is str
+                        and secret_key(name)
+                        and secret_value(item)
+                    ):
+                        new, found = marker(_key_label(name)), 1
+            elif kind is dict or kind is list:
+                new, found = _redact_value(item)
+            else:
+                continue
+            if found:
+                total += found
+                if changed is None:
+                    changed = dict(value)
+                changed[key] = new
+        return (changed if changed is not None else value), total
+    return value, 0
+
+
+def redact_structured(value: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """Structured content with every string redacted (keys stay), and how many values were replaced."""
+    new, count = _redact_value(value)
+    return new, count
+
+
+def _redact_block(block: ContentBlock) -> tuple[ContentBlock, int]:
+    if isinstance(block, TextContent):
+        text, count = redact(block.text)
+        return (block.model_copy(update={"text": text}) if count else block), count
+    if isinstance(block, EmbeddedResource) and isinstance(block.resource, TextResourceContents):
+        text, count = redact(block.resource.text)
+        if not count:
+            return block, 0
+        return block.model_copy(update={"resource": block.resource.model_copy(update={"text": text})}), count
+    return block, 0
+
+
+def redaction_note(count: int) -> str:
+    """The sentence an answer gains when something was redacted."""
+    if count == 1:
+        return "1 secret-shaped value was redacted (K3S_REDACT=false shows it)."
+    return f"{count} secret-shaped values were redacted (K3S_REDACT=false shows them)."
+
+
+def redact_result(result: ToolResult) -> ToolResult:
+    """A copy of `result` with its text and structured content redacted, `redactions: N` in its meta, and a
+    sentence saying so after the text when N > 0. The text is usually a rendering of the structured content,
+    so N counts the values removed from whichever of the two held more (a secret shown in both counts once)."""
+    blocks: list[ContentBlock] = []
+    text_count = 0
+    for block in result.content:
+        new, found = _redact_block(block)
+        blocks.append(new)
+        text_count += found
+    structured = result.structured_content
+    structured_count = 0
+    if structured is not None:
+        structured, structured_count = redact_structured(structured)
+    count = max(text_count, structured_count)
+    if count:
+        blocks.append(TextContent(type="text", text=redaction_note(count)))
+    meta = {**(result.meta or {}), REDACTIONS_META: count}
+    # A copy, not a new ToolResult: its constructor would serialize the structured content again.
+    redacted = result.model_copy(update={"content": blocks, "structured_content": structured, "meta": meta})
+    redacted._raw_mcp_result = None
+    return redacted
+
+
+def redact_error(error: FastMCPError) -> FastMCPError | None:
+    """A copy of a tool's error with its message redacted, or None when there was nothing to redact."""
+    text, count = redact(str(error))
+    if not count:
+        return None
+    text = f"{text} {redaction_note(count)}"
+    if isinstance(error, ValidationError):
+        return ValidationError(text)
+    return ToolError(text)
+
+
+class RedactionMiddleware(Middleware):
+    """Redacts secret-shaped text in every tool answer and error; outermost, so it sees the final answer."""
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[CallToolRequestParams],
+        call_next: CallNext[CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        try:
+            result = await call_next(context)
+        except FastMCPError as error:
+            redacted = redact_error(error)
+            if redacted is None:
+                raise
+            raise redacted from None
+        if isinstance(result, InputRequiredToolResult):
+            return result
+        return redact_result(result)
