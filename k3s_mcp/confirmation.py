@@ -26,6 +26,7 @@ from mcp_types import (
     ListToolsRequest,
 )
 
+from k3s_mcp.argument_errors import invalid_argument
 from k3s_mcp.kube import KubeSession, ResourceInfo, UnknownKindError, current_session
 from k3s_mcp.kube.requests import check_namespace
 from k3s_mcp.settings import Settings
@@ -212,7 +213,7 @@ class ConfirmationMiddleware(Middleware):
         arguments = dict(context.message.arguments or {})
         confirmed = arguments.pop(CONFIRM_ARGUMENT, False)
         if not isinstance(confirmed, bool):
-            raise ToolError("The `confirm` argument must be true or false.")
+            raise ToolError(invalid_argument(CONFIRM_ARGUMENT, "must be true or false", confirmed))
         message = context.message.model_copy(update={"arguments": arguments})
         context = context.copy(message=message)
         if confirmed or not self.policy.active or context.fastmcp_context is None:

@@ -25,6 +25,7 @@ from kubernetes_asyncio.config import ConfigException
 from kubernetes_asyncio.config.kube_config import KubeConfigMerger
 from mcp_types import CallToolRequestParams, ListToolsRequest
 
+from k3s_mcp.argument_errors import invalid_argument
 from k3s_mcp.kube import KubeSession, Target, session_scope
 from k3s_mcp.settings import Settings
 
@@ -256,7 +257,10 @@ class ContextMiddleware(Middleware):
         arguments = dict(context.message.arguments or {})
         requested = arguments.pop(CONTEXT_ARGUMENT, None)
         if requested is not None and not isinstance(requested, str):
-            raise ToolError("The `context` argument must be a context name (a string); see list_contexts.")
+            rule = "must be a context name (a string; see list_contexts)"
+            raise ToolError(
+                invalid_argument(CONTEXT_ARGUMENT, rule, requested, redact_values=self.registry.settings.redact)
+            )
         requested = requested.strip() or None if isinstance(requested, str) else None
         async with contexts_scope(self.registry):
             session = await self.registry.session_for(requested)

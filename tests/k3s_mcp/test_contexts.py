@@ -122,4 +122,4 @@ async def test_contexts_without_a_kubeconfig_say_so(make_client: ClientFactory, 
         message = await call_error(client, "list_contexts")
         assert "No kubeconfig found" in message and "KUBECONFIG" in message
         message = await call_error(client, "get_pods", {"context": 42})
-        assert "must be a context name" in message
+        assert message == "Invalid argument `context`: must be a context name (a string; see list_contexts), got 42."
