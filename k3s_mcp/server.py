@@ -29,10 +29,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from k3s_mcp.answers import RowTableMiddleware
+from k3s_mcp.argument_errors import ArgumentErrorMiddleware
 from k3s_mcp.confirmation import ConfirmationMiddleware, ConfirmationPolicy
 from k3s_mcp.contexts import ContextMiddleware, ContextSessions
 from k3s_mcp.kube import KubeSession, Target, session_scope, translate_api_error
 from k3s_mcp.listing import CompactToolListingMiddleware
+from k3s_mcp.redaction import RedactionMiddleware
 from k3s_mcp.settings import Settings, load_settings
 from k3s_mcp.toolsets import TOOLSET_MODULES, selected_toolsets, toolset_server
 
@@ -159,10 +161,15 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         middleware=[
-            # Outermost, so it also compacts what the inner middleware adds to each listed tool.
+            # Outermost of the call path: it redacts the final answer (the row table's text included) and every
+            # error, those the error shield and the argument wording raise as well (K3S_REDACT=false: left out).
+            *([RedactionMiddleware()] if settings.redact else []),
+            # Outermost of the listing path, so it also compacts what the inner middleware adds to each tool.
             *([CompactToolListingMiddleware()] if settings.compact_tool_schemas else []),
             *([RowTableMiddleware()] if settings.list_text == "table" else []),
             ErrorShieldMiddleware(settings),
+            # Inside the shield: FastMCP's argument validation errors become one sentence for every tool.
+            ArgumentErrorMiddleware(redact_values=settings.redact),
             KubeSessionMiddleware(session),
             ToolPolicyMiddleware(settings, toolsets),
             ContextMiddleware(context_sessions),
