@@ -86,6 +86,7 @@ def test_rendered_manifests_pass_strict_schemas(
         ("cortex", "mcp.networkPolicy.enabled=maybe", "/networkPolicy/enabled"),
         ("k3s-mcp", "server.allowedHosts=a.example", "/server/allowedHosts"),
         ("cortex", "activator.allowedHosts={a b}", "/activator/allowedHosts/0"),
+        ("cortex", "activator.allowPodIPHost=no", "/activator/allowPodIPHost"),
     ],
 )
 def test_wrong_value_fails_lint_and_template(
@@ -598,13 +599,26 @@ def test_servers_accept_the_host_names_their_in_cluster_callers_use(helm: Helm, 
     mcp_host = urlsplit(activator["CORTEX_MCP_URL"]["value"]).hostname
     assert mcp_host == "r-mcp.cortex-system.svc"
     assert mcp_host in container_env(cortex, "r-mcp")["K3S_MCP_ALLOWED_HOSTS"]["value"].split(",")
-    assert activator["CORTEX_ALLOWED_HOSTS"]["value"].split(",") == [
+    names = [
         "r-cortex-activator",
         "r-cortex-activator.cortex-system",
         "r-cortex-activator.cortex-system.svc",
         "r-cortex-activator.cortex-system.svc.cluster.local",
         "cortex.example.com",
     ]
+    # Prometheus scrapes /metrics naming the pod IP, which the kubelet expands from the variable defined first.
+    assert activator["CORTEX_ALLOWED_HOSTS"]["value"].split(",") == [*names, "$(POD_IP)"]
+    assert activator["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    order = list(activator)
+    assert order.index("POD_IP") < order.index("CORTEX_ALLOWED_HOSTS")
+    without = container_env(
+        helm.template(
+            charts["cortex"], settings=["activator.allowedHosts={cortex.example.com}", "activator.allowPodIPHost=false"]
+        ),
+        "r-cortex-activator",
+    )
+    assert without["CORTEX_ALLOWED_HOSTS"]["value"].split(",") == names
+    assert "POD_IP" not in without
     # The kubelet would send the pod IP as Host; /ready is Host-checked, so the probe names a loopback host.
     pod = by_kind(cortex, "Deployment")["r-cortex-activator"]["spec"]["template"]["spec"]
     assert pod["containers"][0]["readinessProbe"]["httpGet"]["httpHeaders"] == [{"name": "Host", "value": "localhost"}]
