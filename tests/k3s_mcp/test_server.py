@@ -186,6 +186,10 @@ async def test_broken_kubeconfig_names_the_file(make_client: ClientFactory, tmp_
 
 async def test_bad_arguments_are_clear(mcp_client: Client[Any]) -> None:
     message = await call_error(mcp_client, "get_pods", {"limit": 0})
-    assert "limit" in message
+    assert message == "Invalid argument `limit`: must be at least 1, got 0."
+    message = await call_error(mcp_client, "get_pods", {"limit": 9000})
+    assert message == "Invalid argument `limit`: must be at most 5000, got 9000."
     message = await call_error(mcp_client, "get_deployment", {})
-    assert "name" in message
+    assert message == "Missing required argument `name`."
+    message = await call_error(mcp_client, "scale_deployment", {"name": "web", "replicas": "three"})
+    assert message == "Invalid argument `replicas`: must be an integer, got 'three'."

@@ -117,4 +117,4 @@ async def test_rollout_status_reports_waiting_and_bad_kind(
     status = await wait_until(waiting, what="a waiting rollout status")
     assert status["done"] is False and "0 of 1 updated replicas are available" in status["message"]
     message = await call_error(mcp_client, "get_rollout_status", {"kind": "Pod", "name": "x", "namespace": namespace})
-    assert "kind" in message
+    assert message == "Invalid argument `kind`: must be one of 'Deployment', 'StatefulSet' or 'DaemonSet', got 'Pod'."
