@@ -14,19 +14,16 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from fastmcp.exceptions import ToolError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import Tool, ToolResult
-from kubernetes_asyncio.config import ConfigException
-from kubernetes_asyncio.config.kube_config import KubeConfigMerger
 from mcp_types import CallToolRequestParams, ListToolsRequest
 
 from k3s_mcp.argument_errors import invalid_argument
 from k3s_mcp.kube import KubeSession, Target, session_scope
+from k3s_mcp.kube.config import KubeconfigContexts, read_contexts
 from k3s_mcp.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,76 +36,6 @@ CONTEXT_PARAMETER_SCHEMA: dict[str, Any] = {
     "default": None,
     "description": "kubeconfig context to run this call against (see list_contexts); omitted = the active context.",
 }
-
-
-@dataclass(frozen=True)
-class KubeContext:
-    """One context of the kubeconfig: its cluster, user, namespace and the cluster's server URL."""
-
-    name: str
-    cluster: str
-    user: str
-    namespace: str | None
-    server: str | None
-
-
-@dataclass(frozen=True)
-class KubeconfigContexts:
-    """Every context the kubeconfig files define, and the file's current-context."""
-
-    contexts: list[KubeContext]
-    current: str | None
-
-    def names(self) -> list[str]:
-        return [context.name for context in self.contexts]
-
-
-def _plain_entries(entries: Any) -> list[dict[str, Any]]:
-    """List entries of a merged kubeconfig as plain dicts (the merger wraps each file's entries in ConfigNode)."""
-    plain = []
-    for entry in entries or []:
-        value = getattr(entry, "value", entry)
-        if isinstance(value, dict):
-            plain.append(value)
-    return plain
-
-
-def read_contexts(settings: Settings) -> KubeconfigContexts:
-    """Parse the kubeconfig files (merged as kubectl does) into their contexts."""
-    existing = [path for path in settings.kubeconfig_paths if path.is_file()]
-    if not existing:
-        shown = ":".join(str(path) for path in settings.kubeconfig_paths) or "(empty)"
-        raise ToolError(
-            f"No kubeconfig found at {shown}, so there are no contexts (in-cluster config has none). "
-            "Fix: set KUBECONFIG to a kubeconfig file."
-        )
-    label = ":".join(str(path) for path in existing)
-    try:
-        merger = KubeConfigMerger(label)
-        merged = merger.config.value if merger.config is not None else {}
-    except (ConfigException, yaml.YAMLError, OSError, KeyError, TypeError, ValueError) as error:
-        raise ToolError(f"The kubeconfig at {label} could not be read: {type(error).__name__}: {error}.") from error
-    servers = {
-        str(entry.get("name")): (entry.get("cluster") or {}).get("server")
-        for entry in _plain_entries(merged.get("clusters"))
-    }
-    contexts = []
-    for entry in _plain_entries(merged.get("contexts")):
-        if not isinstance(entry, dict) or not entry.get("name"):
-            continue
-        body = entry.get("context") or {}
-        cluster = str(body.get("cluster") or "")
-        contexts.append(
-            KubeContext(
-                name=str(entry["name"]),
-                cluster=cluster,
-                user=str(body.get("user") or ""),
-                namespace=body.get("namespace"),
-                server=servers.get(cluster),
-            )
-        )
-    current = merged.get("current-context") or None
-    return KubeconfigContexts(contexts=contexts, current=str(current) if current else None)
 
 
 class ContextSessions:

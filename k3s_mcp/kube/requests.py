@@ -16,10 +16,10 @@ import re
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from fastmcp.exceptions import ToolError
+from k3s_mcp.kube.errors import InvalidNameError
 
 if TYPE_CHECKING:
-    from k3s_mcp.kube import ResourceInfo
+    from k3s_mcp.kube.discovery import ResourceInfo
 
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
@@ -47,10 +47,6 @@ SEGMENT_RULE = (
     "a path segment name (not '.' or '..', no '/', '%', '?', '#', '\\', whitespace or control characters, "
     "at most 253 characters)"
 )
-
-
-class InvalidNameError(ToolError):
-    """A name or namespace argument that the API server would refuse, or that would leave its path segment."""
 
 
 def _shown(value: str) -> str:

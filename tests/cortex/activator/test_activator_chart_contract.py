@@ -81,11 +81,14 @@ def test_every_cortex_env_var_of_the_activator_is_a_setting(
         "CORTEX_LAYERS_UNIFI_SSH_URL",
         "CORTEX_LAYERS_TELEMETRY_URL",
         "CORTEX_LAYERS_TOKEN",
+        "CORTEX_API_TOKEN",
+        "CORTEX_ALLOWED_HOSTS",
     }
     if "keda.enabled=false" in settings:
         expected |= {"CORTEX_CLASSIFIER_DEPLOYMENT", "CORTEX_REASONING_DEPLOYMENT"}
     assert cortex_vars == expected
     assert env["CORTEX_MCP_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "mcp-token"
+    assert env["CORTEX_API_TOKEN"]["valueFrom"]["secretKeyRef"]["key"]
 
 
 def test_the_chart_values_load_into_the_settings(

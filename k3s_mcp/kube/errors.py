@@ -1,0 +1,175 @@
+"""The Kubernetes layer's own exceptions and the one translation of API and connection failures into words.
+
+Every failure of a request becomes a :class:`KubeError` whose message names the object, the namespace and the
+fix; the MCP side shows that message as it is. Tools never catch ``ApiException`` themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from fastmcp.exceptions import ToolError
+from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.config import ConfigException
+
+
+class KubeError(ToolError):
+    """A failure of the Kubernetes layer, already worded for the person (or model) who asked."""
+
+
+class InvalidNameError(KubeError):
+    """A name or namespace argument that the API server would refuse, or that would leave its path segment."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The object a request is about; used only to word error messages."""
+
+    kind: str
+    name: str | None = None
+    namespace: str | None = None
+    action: str = "access"
+
+    def describe(self) -> str:
+        what = f"{self.kind} {self.name!r}" if self.name else self.kind
+        if self.namespace:
+            what += f" in namespace {self.namespace!r}"
+        return what
+
+
+class KubeconfigError(KubeError):
+    """The kubeconfig is missing or cannot be loaded."""
+
+
+class UnknownKindError(KubeError):
+    """Discovery knows no resource type by that kind, plural, short name or `kind.group`."""
+
+
+_SECRET_TARGETS = {"secret", "secrets"}
+_QUOTED_VALUE = re.compile(r'Invalid value: "(?:[^"\\]|\\.)*"')
+
+
+def _api_message(error: ApiException) -> str:
+    body: Any = error.body
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str) and body:
+        try:
+            status = json.loads(body)
+        except ValueError:
+            return body.strip()[:500]
+        if isinstance(status, dict) and status.get("message"):
+            return str(status["message"])
+    return str(error.reason or "")
+
+
+def _invalid_causes(error: ApiException) -> list[str]:
+    try:
+        status = json.loads(error.body) if isinstance(error.body, str | bytes) else {}
+    except ValueError:
+        return []
+    causes = (status.get("details") or {}).get("causes") or []
+    return [f"{c.get('field', '?')}: {c.get('message', '')}" for c in causes if isinstance(c, dict)]
+
+
+def translate_api_error(
+    error: BaseException, target: Target, *, server: str | None = None, kubeconfig: str | None = None
+) -> KubeError:
+    """Turn an API or connection failure into a ToolError that names the object and the fix."""
+    if isinstance(error, KubeError):
+        return error
+    if isinstance(error, ToolError):
+        return KubeError(str(error))
+    what = target.describe()
+    where = f" (kubeconfig: {kubeconfig})" if kubeconfig else ""
+    if isinstance(error, ApiException):
+        status = error.status or 0
+        message = _api_message(error)
+        if target.kind.lower() in _SECRET_TARGETS:
+            # A validation message may quote the refused value; for a Secret that value is the secret.
+            message = _QUOTED_VALUE.sub("Invalid value: (hidden)", message)
+        if status == 404:
+            scope = f" in namespace {target.namespace!r}" if target.namespace else ""
+            name = f" {target.name!r}" if target.name else ""
+            return KubeError(
+                f"{target.kind}{name} not found{scope}. "
+                "Check the name and namespace (list them with the matching get_* tool), "
+                "or pass the namespace the object lives in."
+            )
+        if status == 403:
+            rbac = re.search(r'cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?', message)
+            if rbac:
+                verb, resource, group = rbac.group(1), rbac.group(2), rbac.group(3) or ""
+                qualified = f"{resource}.{group}" if group else resource
+                scope = f" in namespace {target.namespace!r}" if target.namespace else " cluster-wide"
+                return KubeError(
+                    f"Forbidden: not allowed to {verb} {qualified}{scope} ({message}). "
+                    f"Fix: bind a Role/ClusterRole granting '{verb}' on '{qualified}' to this identity, "
+                    "or use a kubeconfig with more rights."
+                )
+            # Not an RBAC denial: a protected object (kube-system), an admission check, a terminating namespace.
+            return KubeError(
+                f"The API server refused to {target.action} {what}: {message}. This is the API server's own "
+                "rule (a protected object or an admission check), not a missing RBAC permission."
+            )
+        if status == 401:
+            return KubeError(
+                f"Unauthorized: the API server rejected the credentials{where} ({message}). "
+                "Fix: refresh the token or certificate in the kubeconfig."
+            )
+        if status == 409:
+            return KubeError(
+                f"Conflict on {what}: {message}. Fix: re-read the object and retry, "
+                "or apply again (server-side apply with force takes ownership of conflicting fields)."
+            )
+        if status == 422:
+            causes = "; ".join(_invalid_causes(error))
+            detail = f" Invalid fields: {causes}." if causes else ""
+            return KubeError(f"Invalid {what}: {message}.{detail} Fix the manifest and retry.")
+        if status == 400:
+            return KubeError(f"Bad request for {what}: {message}.")
+        if status == 405:
+            return KubeError(f"The API server does not allow '{target.action}' on {what}: {message}.")
+        if status in (408, 429, 500, 502, 503, 504):
+            return KubeError(f"The API server failed to {target.action} {what} (HTTP {status}): {message}. Retry.")
+        return KubeError(f"Failed to {target.action} {what} (HTTP {status}): {message}.")
+    if isinstance(error, aiohttp.WSServerHandshakeError):
+        fake = ApiException(status=error.status, reason=error.message)
+        return translate_api_error(fake, target, server=server, kubeconfig=kubeconfig)
+    if isinstance(error, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError | ConnectionError):
+        return KubeError(
+            f"Cannot reach the Kubernetes API server at {server or 'the configured address'} "
+            f"({type(error).__name__}: {error}). Fix: check that the cluster is running and that the "
+            f"kubeconfig{where} points at it."
+        )
+    if isinstance(error, TimeoutError | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
+        return KubeError(
+            f"The Kubernetes API server at {server or 'the configured address'} did not answer in time "
+            f"while trying to {target.action} {what}. Retry, or check the cluster's health."
+        )
+    if isinstance(error, aiohttp.ClientError | OSError):
+        return KubeError(
+            f"Request to the Kubernetes API server at {server or 'the configured address'} failed "
+            f"({type(error).__name__}: {error}) while trying to {target.action} {what}."
+        )
+    if isinstance(error, ConfigException):
+        return KubeconfigError(f"kubeconfig problem{where}: {error}. Fix: point KUBECONFIG at a valid kubeconfig.")
+    return KubeError(f"Failed to {target.action} {what}: {type(error).__name__}: {error}")
+
+
+@contextmanager
+def api_errors(target: Target, *, server: str | None = None, kubeconfig: str | None = None) -> Iterator[None]:
+    """Translate failures raised inside the block with :func:`translate_api_error`."""
+    try:
+        yield
+    except ToolError:
+        raise
+    except (ApiException, aiohttp.ClientError, OSError, TimeoutError, ConfigException) as error:
+        raise translate_api_error(error, target, server=server, kubeconfig=kubeconfig) from error

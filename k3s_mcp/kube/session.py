@@ -1,0 +1,317 @@
+"""The Kubernetes session: lifecycle and transport of one API client, and the object operations tools call.
+
+How a tool module uses it:
+
+* ``session = current_session()`` gives the session of the app serving the current request (the root
+  server's middleware puts it in a context variable, so tool modules need no wiring).
+* ``info = await session.resolve("deploy")`` maps any kind, plural, short name or ``kind.group`` the
+  cluster serves (CRDs included) to a :class:`ResourceInfo`.
+* ``ns = session.namespace_or_default(namespace)`` is the namespace of a call that may omit it.
+* ``await session.get(info, name, ns)``, ``list_page``, ``apply``, ``patch``, ``create``, ``delete``,
+  ``execute`` return plain JSON dicts (camelCase, as kubectl -o json), Secret values masked.
+* Failures raise :class:`k3s_mcp.kube.errors.KubeError` already worded with the object, namespace and fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from kubernetes_asyncio.client import ApiClient, Configuration
+from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.stream import WsApiClient
+
+from k3s_mcp.kube import exec as exec_
+from k3s_mcp.kube import writes
+from k3s_mcp.kube.config import load_config
+from k3s_mcp.kube.discovery import Discovery, ResourceInfo
+from k3s_mcp.kube.errors import KubeError, Target, api_errors
+from k3s_mcp.render import mask_secrets_in
+from k3s_mcp.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class KubeSession:
+    """One shared API client per app, loaded lazily so a broken kubeconfig never stops start-up."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: ApiClient | None = None
+        self._ws_client: WsApiClient | None = None
+        self._configuration: Configuration | None = None
+        self._load_lock = asyncio.Lock()
+        self._discovery = Discovery(self.request, settings.discovery_ttl_seconds)
+        self.source: str = ""
+        self.context_namespace: str | None = None
+
+    # -- life cycle -------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Try to load the config at start-up; a failure is logged and reported by each tool later."""
+        try:
+            await self.api_client()
+        except KubeError as error:
+            log.warning("Kubernetes config not loaded: %s", error)
+
+    async def close(self) -> None:
+        if self._ws_client is not None:
+            await self._ws_client.close()
+            self._ws_client = None
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    @property
+    def server(self) -> str | None:
+        return self._configuration.host if self._configuration else None
+
+    def _kubeconfig_label(self) -> str:
+        return self.source or self.settings.kubeconfig
+
+    async def api_client(self) -> ApiClient:
+        """The shared ApiClient; loads the config on first use (and retries on later calls if it failed)."""
+        if self._client is not None:
+            return self._client
+        async with self._load_lock:
+            if self._client is None:
+                loaded = await load_config(self.settings)
+                self.source = loaded.source
+                self.context_namespace = loaded.namespace
+                self._configuration = loaded.configuration
+                self._client = ApiClient(loaded.configuration)
+                self._client.user_agent = "k3s-mcp"
+        return self._client
+
+    async def ws_client(self) -> WsApiClient:
+        """A websocket-capable client (exec, attach) sharing the same configuration."""
+        await self.api_client()
+        if self._ws_client is None:
+            self._ws_client = WsApiClient(self._configuration)
+        return self._ws_client
+
+    # -- error translation ------------------------------------------------------------------------
+
+    @contextmanager
+    def errors(self, target: Target) -> Iterator[None]:
+        """Translate any API or connection failure inside the block for `target`."""
+        with api_errors(target, server=self.server, kubeconfig=self._kubeconfig_label()):
+            yield
+
+    # -- raw requests -----------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        target: Target,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+        missing_ok: bool = False,
+    ) -> bytes | None:
+        client = await self.api_client()
+        with self.errors(target):
+            response = await client.call_api(
+                path,
+                method,
+                query_params=query or [],
+                header_params={"Content-Type": content_type, "Accept": accept},
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=self.settings.request_timeout_seconds,
+            )
+            async with response:
+                raw: bytes = await response.read()
+                if missing_ok and response.status == 404:
+                    return None
+                if response.status >= 400:
+                    failure = ApiException(status=response.status, reason=response.reason)
+                    failure.body = raw.decode("utf-8", "replace")  # type: ignore[assignment]
+                    raise failure
+            return raw
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        target: Target,
+        query: list[tuple[str, str]] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> dict[str, Any]:
+        """Send one request and return the JSON answer as a dict (Secret values masked, see :meth:`decode`)."""
+        raw = await self._send(
+            method, path, target=target, query=query, body=body, content_type=content_type, accept=accept
+        )
+        return self.decode(raw, path)
+
+    def decode(self, raw: bytes | None, path: str) -> dict[str, Any]:
+        """The JSON answer of `path`; Secret values are masked here, at the source, for every caller: all
+        objects of a Secret path (lists, Tables, apply and delete answers) and any object of kind Secret inside
+        another answer. Only K3S_REVEAL_SECRETS=true lets values through."""
+        decoded = _decode_object(raw)
+        if not self.settings.reveal_secrets:
+            mask_secrets_in(decoded, all_secrets=_is_secret_path(path))
+        return decoded
+
+    async def request_text(self, path: str, *, target: Target, query: list[tuple[str, str]] | None = None) -> str:
+        """GET a plain-text endpoint (pod logs)."""
+        raw = await self._send("GET", path, target=target, query=query, accept="*/*")
+        return (raw or b"").decode("utf-8", "replace")
+
+    # -- discovery and namespaces ----------------------------------------------------------------
+
+    async def resolve(self, kind: str, api_version: str | None = None) -> ResourceInfo:
+        """The resource type for a kind, plural, short name or `kind.group` (see :mod:`k3s_mcp.kube.discovery`)."""
+        return await self._discovery.resolve(kind, api_version)
+
+    async def resource_types(self, refresh: bool = False) -> list[ResourceInfo]:
+        """Every resource type the cluster serves, one entry per group/version/kind."""
+        return await self._discovery.resource_types(refresh)
+
+    @property
+    def default_namespace(self) -> str:
+        """K3S_DEFAULT_NAMESPACE when set, else the kubeconfig context's namespace, else `default`."""
+        if "default_namespace" in self.settings.model_fields_set or not self.context_namespace:
+            return self.settings.default_namespace
+        return self.context_namespace
+
+    def namespace_or_default(self, namespace: str | None) -> str:
+        """The namespace of a call: the one given, or the default when it was omitted (or empty)."""
+        return namespace or self.default_namespace
+
+    # -- object operations ------------------------------------------------------------------------
+
+    async def get(self, info: ResourceInfo, name: str, namespace: str | None) -> dict[str, Any]:
+        ns = namespace if info.namespaced else None
+        return await self.request("GET", info.path(ns, name), target=Target(info.kind, name, ns, action="get"))
+
+    async def get_optional(self, info: ResourceInfo, name: str, namespace: str | None) -> dict[str, Any] | None:
+        """The object, or None when it does not exist (other failures still raise)."""
+        ns = namespace if info.namespaced else None
+        path = info.path(ns, name)
+        raw = await self._send("GET", path, target=Target(info.kind, name, ns, action="get"), missing_ok=True)
+        return None if raw is None else self.decode(raw, path)
+
+    async def list_page(
+        self,
+        info: ResourceInfo,
+        namespace: str | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> dict[str, Any]:
+        """List one page; `namespace=None` (or empty) lists across all namespaces."""
+        ns = (namespace or None) if info.namespaced else None
+        query: list[tuple[str, str]] = []
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
+        if limit:
+            query.append(("limit", str(limit)))
+        if continue_token:
+            query.append(("continue", continue_token))
+        target = Target(info.resource, None, ns, action="list")
+        try:
+            return await self.request("GET", info.path(ns), target=target, query=query)
+        except KubeError as error:
+            if continue_token and ("HTTP 410" in str(error) or "expired" in str(error).lower()):
+                raise KubeError(
+                    "The continue token has expired (the list changed too much). Call again without it."
+                ) from error
+            raise
+
+    async def apply(
+        self, info: ResourceInfo, manifest: dict[str, Any], namespace: str | None, *, dry_run: bool, force: bool
+    ) -> dict[str, Any]:
+        """Server-side apply with the `k3s-mcp` field manager (see :mod:`k3s_mcp.kube.writes`)."""
+        return await writes.apply(self, info, manifest, namespace, dry_run=dry_run, force=force)
+
+    async def patch(
+        self,
+        info: ResourceInfo,
+        name: str,
+        namespace: str | None,
+        patch: Any,
+        *,
+        action: str,
+        dry_run: bool = False,
+        subresource: str | None = None,
+        content_type: str = writes.MERGE_PATCH,
+    ) -> dict[str, Any]:
+        """Patch one object or its subresource (a merge patch unless `content_type` says otherwise)."""
+        return await writes.patch(
+            self,
+            info,
+            name,
+            namespace,
+            patch,
+            action=action,
+            dry_run=dry_run,
+            subresource=subresource,
+            content_type=content_type,
+        )
+
+    async def create(
+        self, info: ResourceInfo, namespace: str | None, body: dict[str, Any], *, dry_run: bool
+    ) -> dict[str, Any]:
+        return await writes.create(self, info, namespace, body, dry_run=dry_run)
+
+    async def delete(
+        self, info: ResourceInfo, name: str, namespace: str | None, *, dry_run: bool = False
+    ) -> dict[str, Any]:
+        return await writes.delete(self, info, name, namespace, dry_run=dry_run)
+
+    async def execute(self, pod: str, namespace: str, command: list[str], container: str | None) -> exec_.ExecResult:
+        """Run argv in a container (see :mod:`k3s_mcp.kube.exec`); no shell is added."""
+        return await exec_.execute(self, pod, namespace, command, container)
+
+
+def _decode_object(raw: bytes | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    decoded = json.loads(raw)
+    return decoded if isinstance(decoded, dict) else {"items": decoded}
+
+
+_SECRET_PATH = re.compile(r"^/api/v1/(?:namespaces/[^/]+/)?secrets(?:/|$)")
+
+
+def _is_secret_path(path: str) -> bool:
+    return bool(_SECRET_PATH.match(path))
+
+
+_current_session: ContextVar[KubeSession | None] = ContextVar("k3s_mcp_session", default=None)
+
+
+def current_session() -> KubeSession:
+    """The session of the app serving this request (set by the root server's middleware)."""
+    session = _current_session.get()
+    if session is None:
+        raise KubeError("No Kubernetes session is active: the tool must be called through the k3s-mcp server.")
+    return session
+
+
+@asynccontextmanager
+async def session_scope(session: KubeSession) -> AsyncIterator[KubeSession]:
+    """Make `session` the current one for the duration of a request."""
+    token = _current_session.set(session)
+    try:
+        yield session
+    finally:
+        _current_session.reset(token)
