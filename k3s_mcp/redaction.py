@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import pydantic_core
 from fastmcp.exceptions import FastMCPError, ToolError, ValidationError
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import InputRequiredToolResult, ToolResult
@@ -358,11 +359,19 @@ def redact(text: str) -> tuple[str, int]:
     return text, count
 
 
-def _redact_value(value: Any) -> tuple[Any, int]:
+def _secret_object(value: dict[str, Any]) -> bool:
+    """A Kubernetes Secret (list items carry no kind: a top-level `type` next to `data` and `metadata` is one)."""
+    if value.get("kind") == "Secret":
+        return True
+    return type(value.get("type")) is str and type(value.get("metadata")) is dict and "data" in value
+
+
+def _redact_value(value: Any, revealed: bool) -> tuple[Any, int]:
     """`value` (JSON data) with its strings redacted; containers are copied only where something changed.
 
     Besides the shapes of :data:`PATTERNS`, a string under a secret-named key (`{"password": "..."}`) and the
-    `value` of an env entry whose `name` is one (`{"name": "DB_PASSWORD", "value": "..."}`) are redacted."""
+    `value` of an env entry whose `name` is one (`{"name": "DB_PASSWORD", "value": "..."}`) are redacted. With
+    `revealed` (K3S_REVEAL_SECRETS=true) the data of Secret objects is left as the operator asked to see it."""
     if type(value) is str:
         return redact(value)
     if type(value) is list:
@@ -375,7 +384,7 @@ def _redact_value(value: Any) -> tuple[Any, int]:
                     continue
             elif kind is not dict and kind is not list:
                 continue
-            new, found = _redact_value(item)
+            new, found = _redact_value(item, revealed)
             if found:
                 total += found
                 if items is None:
@@ -385,6 +394,7 @@ def _redact_value(value: Any) -> tuple[Any, int]:
     if type(value) is dict:
         total = 0
         changed: dict[str, Any] | None = None
+        kept = _SECRET_DATA if revealed and _secret_object(value) else ()
         for key, item in value.items():
             kind = type(item)
             if kind is str:
@@ -402,7 +412,9 @@ def _redact_value(value: Any) -> tuple[Any, int]:
                     ):
                         new, found = marker(_key_label(name)), 1
             elif kind is dict or kind is list:
-                new, found = _redact_value(item)
+                if key in kept:
+                    continue
+                new, found = _redact_value(item, revealed)
             else:
                 continue
             if found:
@@ -414,10 +426,18 @@ def _redact_value(value: Any) -> tuple[Any, int]:
     return value, 0
 
 
-def redact_structured(value: dict[str, Any]) -> tuple[dict[str, Any], int]:
+_SECRET_DATA = ("data", "stringData")
+
+
+def redact_structured(value: dict[str, Any], *, reveal_secrets: bool = False) -> tuple[dict[str, Any], int]:
     """Structured content with every string redacted (keys stay), and how many values were replaced."""
-    new, count = _redact_value(value)
+    new, count = _redact_value(value, reveal_secrets)
     return new, count
+
+
+def _json(value: Any) -> str:
+    """JSON as FastMCP writes a structured answer's text (compact, non-ASCII kept)."""
+    return pydantic_core.to_json(value, fallback=str).decode()
 
 
 def _redact_block(block: ContentBlock) -> tuple[ContentBlock, int]:
@@ -439,21 +459,32 @@ def redaction_note(count: int) -> str:
     return f"{count} secret-shaped values were redacted (K3S_REDACT=false shows them)."
 
 
-def redact_result(result: ToolResult) -> ToolResult:
+def redact_result(result: ToolResult, *, reveal_secrets: bool = False) -> ToolResult:
     """A copy of `result` with its text and structured content redacted, `redactions: N` in its meta, and a
-    sentence saying so after the text when N > 0. The text is usually a rendering of the structured content,
-    so N counts the values removed from whichever of the two held more (a secret shown in both counts once)."""
-    blocks: list[ContentBlock] = []
-    text_count = 0
-    for block in result.content:
-        new, found = _redact_block(block)
-        blocks.append(new)
-        text_count += found
+    sentence saying so after the text when N > 0.
+
+    When the text is the JSON of the structured content (every answer but tables and plain text), it is
+    written again from the redacted structured content: both then show the same, and N is exact. Otherwise the
+    text is scanned on its own and N counts the values removed from whichever of the two held more (a secret
+    shown in both counts once)."""
     structured = result.structured_content
-    structured_count = 0
+    blocks: list[ContentBlock] = list(result.content)
+    count = 0
     if structured is not None:
-        structured, structured_count = redact_structured(structured)
-    count = max(text_count, structured_count)
+        structured, count = redact_structured(structured, reveal_secrets=reveal_secrets)
+        rendering = (
+            len(blocks) == 1
+            and isinstance(blocks[0], TextContent)
+            and blocks[0].text == _json(result.structured_content)
+        )
+        if rendering:
+            if count:
+                blocks = [blocks[0].model_copy(update={"text": _json(structured)})]
+        else:
+            blocks, text_count = _redact_blocks(blocks)
+            count = max(count, text_count)
+    else:
+        blocks, count = _redact_blocks(blocks)
     if count:
         blocks.append(TextContent(type="text", text=redaction_note(count)))
     meta = {**(result.meta or {}), REDACTIONS_META: count}
@@ -461,6 +492,16 @@ def redact_result(result: ToolResult) -> ToolResult:
     redacted = result.model_copy(update={"content": blocks, "structured_content": structured, "meta": meta})
     redacted._raw_mcp_result = None
     return redacted
+
+
+def _redact_blocks(blocks: list[ContentBlock]) -> tuple[list[ContentBlock], int]:
+    redacted: list[ContentBlock] = []
+    total = 0
+    for block in blocks:
+        new, found = _redact_block(block)
+        redacted.append(new)
+        total += found
+    return redacted, total
 
 
 def redact_error(error: FastMCPError) -> FastMCPError | None:
@@ -475,7 +516,11 @@ def redact_error(error: FastMCPError) -> FastMCPError | None:
 
 
 class RedactionMiddleware(Middleware):
-    """Redacts secret-shaped text in every tool answer and error; outermost, so it sees the final answer."""
+    """Redacts secret-shaped text in every tool answer and error; outermost, so it sees the final answer.
+    `reveal_secrets` (K3S_REVEAL_SECRETS) leaves the data of Secret objects alone, as the operator asked."""
+
+    def __init__(self, *, reveal_secrets: bool = False) -> None:
+        self.reveal_secrets = reveal_secrets
 
     async def on_call_tool(
         self,
@@ -491,4 +536,4 @@ class RedactionMiddleware(Middleware):
             raise redacted from None
         if isinstance(result, InputRequiredToolResult):
             return result
-        return redact_result(result)
+        return redact_result(result, reveal_secrets=self.reveal_secrets)

@@ -253,6 +253,33 @@ def test_a_result_reports_its_count_in_meta_and_one_sentence() -> None:
     assert redaction_note(2) == "2 secret-shaped values were redacted (K3S_REDACT=false shows them)."
 
 
+def test_a_json_text_is_written_again_from_the_redacted_structured_content() -> None:
+    structured = {"object": {"data": {"ci.env": f"GITHUB_TOKEN={GITHUB_CLASSIC}", "password": "hunter2hunter2"}}}
+    result = ToolResult(structured_content=structured)  # the text is FastMCP's JSON of the structured content
+    redacted = redact_result(result)
+    assert redacted.meta == {"redactions": 2}, "a secret in both the text and the structured content counts once"
+    text = redacted.content[0]
+    assert isinstance(text, TextContent) and json.loads(text.text) == redacted.structured_content
+    assert GITHUB_CLASSIC not in text.text and "hunter2hunter2" not in text.text
+
+
+def test_revealed_secrets_keep_their_data_and_only_their_data() -> None:
+    secret = {
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": "db", "annotations": {"note": f"rotated, old token {GITHUB_CLASSIC}"}},
+        "data": {"password": "aHVudGVyMmh1bnRlcjI="},
+    }
+    listed = {"items": [{k: v for k, v in secret.items() if k != "kind"}]}  # list items carry no kind
+    for answer in ({"object": secret}, listed):
+        shown, count = redact_structured(answer, reveal_secrets=True)
+        assert count == 1 and "aHVudGVyMmh1bnRlcjI=" in json.dumps(shown) and GITHUB_CLASSIC not in json.dumps(shown)
+        hidden, count = redact_structured(answer)
+        assert count == 2 and "aHVudGVyMmh1bnRlcjI=" not in json.dumps(hidden)
+    configmap = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"password": "hunter2hunter2"}}
+    assert redact_structured(configmap, reveal_secrets=True)[1] == 1
+
+
 def test_the_setting_is_on_by_default_and_k3s_redact_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings().redact is True
     monkeypatch.setenv("K3S_REDACT", "false")
