@@ -163,7 +163,7 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
         middleware=[
             # Outermost of the call path: it redacts the final answer (the row table's text included) and every
             # error, those the error shield and the argument wording raise as well (K3S_REDACT=false: left out).
-            *([RedactionMiddleware()] if settings.redact else []),
+            *([RedactionMiddleware(reveal_secrets=settings.reveal_secrets)] if settings.redact else []),
             # Outermost of the listing path, so it also compacts what the inner middleware adds to each tool.
             *([CompactToolListingMiddleware()] if settings.compact_tool_schemas else []),
             *([RowTableMiddleware()] if settings.list_text == "table" else []),
