@@ -68,6 +68,10 @@ def assert_redacted(result: CallToolResult, secrets: list[str], markers: list[st
         assert marker in dumped, f"{marker} missing in {dumped[:400]}"
     assert result.meta is not None and result.meta["redactions"] == count
     assert texts(result)[-1] == {1: NOTE_ONE, 2: NOTE_TWO}[count]
+    if not texts(result)[0].startswith("{"):
+        return  # a list answer reads as a table
+    # A JSON text says exactly what the structured content says, redactions included.
+    assert json.loads(texts(result)[0]) == result.structured_content
 
 
 def assert_shown(result: CallToolResult, secrets: list[str]) -> None:
