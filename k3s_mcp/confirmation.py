@@ -144,7 +144,7 @@ async def call_facts(tool: Tool, arguments: dict[str, Any], session: KubeSession
             info = None  # a tool-level kind such as 'helm_release': its literal name is what the patterns match
     namespace = arguments.get("namespace")
     if not isinstance(namespace, str) or not namespace:
-        namespace = session.settings.default_namespace
+        namespace = session.default_namespace
     check_namespace(namespace)
     kinds: tuple[str, ...] = (kind,) if kind else ()
     namespaces: tuple[str, ...] = (namespace,)

@@ -88,7 +88,10 @@ class ContextSessions:
         await self._known(name)
         async with self._lock:
             if name not in self._sessions:
-                self._sessions[name] = KubeSession(self.settings.model_copy(update={"context": name}))
+                session = KubeSession(self.settings.model_copy(update={"context": name}))
+                # Loaded now, so the context's own namespace is known before the call picks its default.
+                await session.open()
+                self._sessions[name] = session
         return self._sessions[name]
 
     async def probe(self, session: KubeSession, name: str) -> str:

@@ -54,7 +54,7 @@ async def get_hpa(name: Name, namespace: Namespace = None) -> HpaDetail:
     (or cannot) scale, e.g. ScalingActive=False when no metrics are available."""
     session = current_session()
     info = await session.resolve("horizontalpodautoscalers.autoscaling")
-    hpa = await session.get(info, name, namespace or session.settings.default_namespace)
+    hpa = await session.get(info, name, session.namespace_or_default(namespace))
     status = hpa.get("status") or {}
     return HpaDetail(
         summary=horizontal_pod_autoscaler_row(hpa),
@@ -94,7 +94,7 @@ async def apply_hpa(
     if cpu_utilization is None and memory_utilization is None:
         raise ToolError("Give cpu_utilization and/or memory_utilization: an HPA needs at least one target.")
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     target_info = await session.resolve(_TARGETS[target_kind])
     if await session.get_optional(target_info, target_name, ns) is None:
         raise ToolError(

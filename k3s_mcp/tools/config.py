@@ -59,7 +59,7 @@ def _check_size(kind: str, name: str, data: dict[str, str]) -> None:
 async def _delete(kind: str, plural: str, name: str, namespace: str | None, *, dry_run: bool) -> DeletedObject:
     session = current_session()
     info = await session.resolve(plural)
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     await session.delete(info, name, ns, dry_run=dry_run)
     verb = "Would delete" if dry_run else "Deleted"
     return DeletedObject(kind=kind, name=name, namespace=ns, dry_run=dry_run, message=f"{verb} {kind}/{name} in {ns}.")
@@ -85,7 +85,7 @@ async def get_configmap(name: Name, namespace: Namespace = None) -> ConfigMapDet
     """Show one ConfigMap with its data."""
     session = current_session()
     info = await session.resolve("configmaps")
-    configmap = await session.get(info, name, namespace or session.settings.default_namespace)
+    configmap = await session.get(info, name, session.namespace_or_default(namespace))
     return ConfigMapDetail(summary=configmap_row(configmap), object=trim(configmap))
 
 
@@ -110,7 +110,7 @@ async def apply_configmap(
     _check_size("ConfigMap", name, data)
     session = current_session()
     info = await session.resolve("configmaps")
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     metadata: dict[str, Any] = {"name": name, "namespace": ns}
     if labels:
         metadata["labels"] = labels
@@ -146,7 +146,7 @@ async def get_secret(name: Name, namespace: Namespace = None) -> SecretDetail:
     started with K3S_REVEAL_SECRETS=true."""
     session = current_session()
     info = await session.resolve("secrets")
-    secret = await session.get(info, name, namespace or session.settings.default_namespace)
+    secret = await session.get(info, name, session.namespace_or_default(namespace))
     reveal = session.settings.reveal_secrets
     return SecretDetail(
         summary=secret_row(secret), revealed=reveal, object=trim({**secret, "kind": "Secret"}, reveal_secrets=reveal)
@@ -174,7 +174,7 @@ async def apply_secret(
     _check_size("Secret", name, string_data)
     session = current_session()
     info = await session.resolve("secrets")
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     metadata: dict[str, Any] = {"name": name, "namespace": ns}
     if labels:
         metadata["labels"] = labels

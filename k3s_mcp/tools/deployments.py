@@ -62,7 +62,7 @@ async def get_deployment(
 ) -> DeploymentDetail:
     """Show one deployment: summary, rollout conditions and the full (trimmed) object."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await session.resolve("deployments.apps")
     deployment = await session.get(info, name, ns)
     return DeploymentDetail(
@@ -99,7 +99,7 @@ async def scale_deployment(
     Reports progress while waiting. A deployment owned by an autoscaler may be scaled back by it.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await session.resolve("deployments.apps")
     before = await session.get(info, name, ns)
     previous = int((before.get("spec") or {}).get("replicas", 1))

@@ -185,7 +185,7 @@ def check_chart(chart: str) -> str:
 
 
 def _namespace(session: KubeSession, namespace: str | None) -> str:
-    return check_namespace(namespace or session.settings.default_namespace)
+    return check_namespace(session.namespace_or_default(namespace))
 
 
 def _limits(session: KubeSession) -> YamlLimits:

@@ -123,7 +123,7 @@ async def describe_object(
     Secret values stay masked."""
     session = current_session()
     info = await session.resolve(kind, api_version)
-    ns = (namespace or session.settings.default_namespace) if info.namespaced else None
+    ns = session.namespace_or_default(namespace) if info.namespaced else None
     obj = await session.get(info, name, ns)
     uid = (obj.get("metadata") or {}).get("uid")
     events: list[EventRow] = []

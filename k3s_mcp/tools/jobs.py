@@ -60,7 +60,7 @@ async def get_job(name: Name, namespace: Namespace = None) -> JobDetail:
     job-name=<name> (get_pods labels='job-name=<name>', then get_logs)."""
     session = current_session()
     info = await session.resolve("jobs.batch")
-    job = await session.get(info, name, namespace or session.settings.default_namespace)
+    job = await session.get(info, name, session.namespace_or_default(namespace))
     return JobDetail(summary=job_row(job), conditions=conditions(job), object=trim(job))
 
 
@@ -83,7 +83,7 @@ async def get_cronjobs(
 async def get_cronjob(name: Name, namespace: Namespace = None) -> CronJobDetail:
     """Show one CronJob with the Jobs it made (newest first) and the trimmed object."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await session.resolve("cronjobs.batch")
     cronjob = await session.get(info, name, ns)
     uid = (cronjob.get("metadata") or {}).get("uid")
@@ -117,7 +117,7 @@ async def create_job_from_cronjob(
     Works on suspended CronJobs too. The Job is owned by the CronJob, so it is cleaned up with it.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await session.resolve("cronjobs.batch")
     source = await session.get(info, cronjob, ns)
     template = copy.deepcopy((source.get("spec") or {}).get("jobTemplate") or {})
@@ -161,7 +161,7 @@ async def create_job_from_cronjob(
 
 async def _set_suspended(name: str, namespace: str | None, suspend: bool, dry_run: bool) -> ObjectChange:
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await session.resolve("cronjobs.batch")
     word = "suspend" if suspend else "resume"
     change, _ = await patch_object(

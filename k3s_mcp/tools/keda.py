@@ -174,7 +174,7 @@ async def get_keda_scalers(
 async def get_keda_scaler(name: Name, kind: ScalerKind = "ScaledObject", namespace: Namespace = None) -> ScalerDetail:
     """Show one ScaledObject or ScaledJob: a summary row and the object (spec, status, conditions)."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await _info(session, kind)
     obj = await session.get(info, name, ns)
     return ScalerDetail(row=scaler_row(obj), object=trim(obj))
@@ -267,7 +267,7 @@ async def apply_scaled_object(
     The API server validates the object against KEDA's CRD schema; invalid specs are refused with the reason.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await _info(session, "ScaledObject")
     spec: dict[str, Any] = {}
     if target_name is not None or target_kind is not None:
@@ -327,7 +327,7 @@ async def apply_scaled_job(
     On create, job_template and triggers are required; on update only the fields passed change.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await _info(session, "ScaledJob")
     spec: dict[str, Any] = {}
     if job_template is not None:
@@ -356,7 +356,7 @@ async def delete_keda_scaler(
 ) -> ScalerChange:
     """Delete a ScaledObject or ScaledJob. KEDA then removes its HPA; the workload keeps its current replicas."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await _info(session, kind)
     await session.delete(info, name, ns, dry_run=dry_run)
     suffix = " (dry run)" if dry_run else ""
@@ -389,7 +389,7 @@ async def pause_keda_scaler(
     Resume with resume_keda_scaler.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     if paused_replicas is not None and kind != "ScaledObject":
         raise ToolError("paused_replicas applies to ScaledObjects only; a ScaledJob is paused without it.")
     info = await _info(session, kind)
@@ -414,7 +414,7 @@ async def resume_keda_scaler(
 ) -> ScalerChange:
     """Resume KEDA autoscaling paused by pause_keda_scaler (removes both paused annotations)."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await _info(session, kind)
     patch = {"metadata": {"annotations": {PAUSED: None, PAUSED_REPLICAS: None}}}
     patched = await session.patch(info, name, ns, patch, action="resume")
@@ -436,7 +436,7 @@ async def get_keda_hpa(name: Name, namespace: Namespace = None) -> KedaHpa:
     Says so plainly when the HPA does not exist yet (the KEDA operator creates it when it reconciles).
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await _info(session, "ScaledObject")
     scaled_object = await session.get(info, name, ns)
     hpa_name = str((scaled_object.get("status") or {}).get("hpaName") or f"keda-hpa-{name}")

@@ -122,7 +122,7 @@ async def apply_manifest(
     session = current_session()
     documents = await asyncio.to_thread(parse_manifest, manifest_yaml, YamlLimits.from_settings(session.settings))
     documents.sort(key=lambda item: _APPLY_FIRST.get(str(item[1].get("kind")), 2))
-    default_ns = namespace or session.settings.default_namespace
+    default_ns = session.namespace_or_default(namespace)
     results: list[AppliedObject] = []
     crds_applied = False
     total = len(documents)
@@ -189,7 +189,7 @@ async def delete_resource(
     """Delete one object of any kind (custom resources included); dependents are removed in the background."""
     session = current_session()
     info = await session.resolve(kind)
-    ns = (namespace or session.settings.default_namespace) if info.namespaced else None
+    ns = session.namespace_or_default(namespace) if info.namespaced else None
     await session.delete(info, name, ns, dry_run=dry_run)
     where = f" in namespace {ns}" if ns else ""
     verb = "Would delete" if dry_run else "Deleted"

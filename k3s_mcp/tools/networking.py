@@ -69,7 +69,7 @@ async def get_ingress(name: Name, namespace: Namespace = None) -> IngressDetail:
     (K3s's is Traefik), and the trimmed object."""
     session = current_session()
     info = await session.resolve("ingresses.networking.k8s.io")
-    ingress = await session.get(info, name, namespace or session.settings.default_namespace)
+    ingress = await session.get(info, name, session.namespace_or_default(namespace))
     classes = await _ingress_classes(session)
     summary = ingress_row(ingress, _default_class(classes))
     found = next((c for c in classes if (c.get("metadata") or {}).get("name") == summary.ingress_class), None)

@@ -89,7 +89,7 @@ async def get_logs(
     Use it to see why a pod fails or what it is doing; use previous=true after a crash.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     tail = tail_lines or session.settings.log_tail_lines
     query = [("tailLines", str(tail)), ("limitBytes", str(session.settings.log_max_bytes + 1))]
     if container:
@@ -123,7 +123,7 @@ async def restart_pod(
     Refuses pods no controller owns, since deleting those would lose them.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await session.resolve("pods")
     pod = await session.get(info, name, ns)
     owners = (pod.get("metadata") or {}).get("ownerReferences") or []
@@ -164,7 +164,7 @@ async def execute_command(
     if not command[0].strip():
         raise ToolError("command[0] must be the program to run, e.g. ['ls', '/'].")
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     result = await session.execute(pod_name, ns, command, container)
     return ExecOutput(
         pod=pod_name,

@@ -235,6 +235,6 @@ async def get_resource(
     annotation; Secret values masked unless the server runs with K3S_REVEAL_SECRETS=true."""
     session = current_session()
     info = await session.resolve(kind, api_version)
-    ns = (namespace or session.settings.default_namespace) if info.namespaced else None
+    ns = session.namespace_or_default(namespace) if info.namespaced else None
     obj = await session.get(info, name, ns)
     return trim({**obj, "kind": info.kind}, reveal_secrets=session.settings.reveal_secrets)

@@ -177,7 +177,7 @@ async def get_rollout_status(
     """Tell whether a Deployment, StatefulSet or DaemonSet has finished rolling out its latest template,
     like `kubectl rollout status`; optionally wait for it. Says what it waits for when not done."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await session.resolve(_RESOURCES[kind])
     started = time.monotonic()
     while True:
@@ -202,7 +202,7 @@ async def get_rollout_history(kind: WorkloadKind, name: Name, namespace: Namespa
     """List the revisions of a Deployment (its ReplicaSets) or StatefulSet/DaemonSet (its ControllerRevisions):
     number, images, change-cause, age, and which one runs now. Use a number with undo_rollout."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     _, workload = await _workload(session, kind, name, ns)
     revisions = [revision for revision, _ in await _revisions(session, kind, workload)]
     return RolloutHistory(kind=kind, name=name, namespace=ns, revisions=revisions)
@@ -230,7 +230,7 @@ async def undo_rollout(
     """Roll a Deployment, StatefulSet or DaemonSet back to an earlier revision's pod template, like
     `kubectl rollout undo`. The rollback becomes a new revision; follow it with get_rollout_status."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info, workload = await _workload(session, kind, name, ns)
     revisions = await _revisions(session, kind, workload)
     current = next((r.revision for r, _ in revisions if r.current), None)
@@ -281,7 +281,7 @@ async def restart_rollout(
     """Replace every pod of a Deployment, StatefulSet or DaemonSet with a rolling restart, like
     `kubectl rollout restart` (stamps the pod template with a restartedAt annotation)."""
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await session.resolve(_RESOURCES[kind])
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}

@@ -86,7 +86,7 @@ async def get_persistent_volume_claim(name: Name, namespace: Namespace = None) -
     """Show one PersistentVolumeClaim: summary row and the trimmed object (conditions explain a pending resize)."""
     session = current_session()
     info = await session.resolve("persistentvolumeclaims")
-    claim = await session.get(info, name, namespace or session.settings.default_namespace)
+    claim = await session.get(info, name, session.namespace_or_default(namespace))
     return ClaimDetail(summary=persistent_volume_claim_row(claim), object=trim(claim))
 
 
@@ -113,7 +113,7 @@ async def resize_persistent_volume_claim(
     allowVolumeExpansion. The storage driver then grows the volume; watch get_persistent_volume_claim.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     wanted = parse_quantity(size)
     info = await session.resolve("persistentvolumeclaims")
     claim = await session.get(info, name, ns)

@@ -65,7 +65,7 @@ async def get_statefulset(name: Name, namespace: Namespace = None) -> StatefulSe
     """Show one StatefulSet: summary, current/update revisions (differ while a rollout runs), conditions, object."""
     session = current_session()
     info = await session.resolve("statefulsets.apps")
-    statefulset = await session.get(info, name, namespace or session.settings.default_namespace)
+    statefulset = await session.get(info, name, session.namespace_or_default(namespace))
     status = statefulset.get("status") or {}
     return StatefulSetDetail(
         summary=statefulset_row(statefulset),
@@ -96,7 +96,7 @@ async def get_daemonset(name: Name, namespace: Namespace = None) -> DaemonSetDet
     """Show one DaemonSet: summary (one pod per eligible node), conditions and the trimmed object."""
     session = current_session()
     info = await session.resolve("daemonsets.apps")
-    daemonset = await session.get(info, name, namespace or session.settings.default_namespace)
+    daemonset = await session.get(info, name, session.namespace_or_default(namespace))
     return DaemonSetDetail(summary=daemonset_row(daemonset), conditions=conditions(daemonset), object=trim(daemonset))
 
 
@@ -126,7 +126,7 @@ async def scale_statefulset(
     Parallel. Scaling down keeps the PersistentVolumeClaims of removed pods.
     """
     session = current_session()
-    ns = namespace or session.settings.default_namespace
+    ns = session.namespace_or_default(namespace)
     info = await session.resolve("statefulsets.apps")
     before = await session.get(info, name, ns)
     previous = int((before.get("spec") or {}).get("replicas", 1))
