@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from k3s_mcp.kube import ResourceInfo
-from k3s_mcp.kube.requests import InvalidNameError, api_path, field_selector
+from k3s_mcp.kube.errors import InvalidNameError
+from k3s_mcp.kube.requests import api_path, field_selector
 
 SECRETS = ResourceInfo(group="", version="v1", resource="secrets", kind="Secret", namespaced=True)
 SERVICES = ResourceInfo(group="", version="v1", resource="services", kind="Service", namespaced=True)
