@@ -28,6 +28,7 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
+from k3s_mcp.argument_errors import invalid_argument
 from k3s_mcp.bounded_yaml import YamlLimitError, YamlLimits
 from k3s_mcp.bounded_yaml import dump as dump_yaml
 from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
@@ -62,9 +63,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
 
 # The rule is checked by the tools (one clear sentence), and still advertised in the schema.
-Release = Annotated[
-    str, Field(description="Release name.", json_schema_extra={"pattern": RELEASE_PATTERN, "maxLength": RELEASE_MAX})
-]
+Release = Annotated[str, Field(description="Release name.", pattern=RELEASE_PATTERN, max_length=RELEASE_MAX)]
 Namespace = Annotated[
     str | None,
     Field(description="Namespace of the release; omitted = the server's default namespace."),
@@ -155,7 +154,7 @@ def _shown(value: str) -> str:
 def check_release(release: str) -> str:
     """A release name as helm accepts it, else a ToolError naming the value and the rule."""
     if len(release) > RELEASE_MAX or not re.fullmatch(RELEASE_PATTERN, release):
-        raise ToolError(f"Invalid release name {_shown(release)}: it must be {RELEASE_RULE}.")
+        raise ToolError(invalid_argument("release", f"must be {RELEASE_RULE}", release))
     return release
 
 

@@ -140,7 +140,7 @@ async def test_helm_errors_are_clear(helm_client: Client[Any], namespace: str, t
     message = await call_error(helm_client, "rollback_helm_release", {"release": "never", "namespace": namespace})
     assert "never" in message and "not found" in message
     message = await call_error(helm_client, "install_helm_chart", {"release": "Bad_Name", "chart": "x"})
-    assert "release" in message
+    assert message.startswith("Invalid argument `release`: must match the pattern") and "got 'Bad_Name'" in message
 
 
 async def test_missing_helm_binary_points_at_the_setting(kubeconfig: str, tmp_path: Path) -> None:
