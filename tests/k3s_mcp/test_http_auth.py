@@ -13,7 +13,8 @@ from fastmcp.client.auth import BearerAuth
 from mcp.shared.exceptions import MCPError
 
 from k3s_mcp.http_auth import is_loopback
-from tests.k3s_mcp.conftest import SERVER_PROGRAM, call, free_port, serve_with_token, server_env
+from tests.k3s_mcp.conftest import SERVER_PROGRAM, call, serve_with_token, server_env
+from tests.processes import free_port
 
 pytestmark = pytest.mark.cluster
 

@@ -62,7 +62,8 @@ def _catalog() -> list[Tool]:
     async def listing() -> list[Tool]:
         app = build_server(Settings(kubeconfig="/nonexistent/kubeconfig", compact_tool_schemas=False))
         async with Client(app) as client:
-            return await client.list_tools()
+            tools: list[Tool] = await client.list_tools()
+            return tools
 
     return asyncio.run(listing())
 
