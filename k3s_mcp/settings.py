@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     default_namespace: str = Field(
         default="default",
         validation_alias=AliasChoices("K3S_DEFAULT_NAMESPACE", "default_namespace"),
-        description="Namespace used when a tool is called without one.",
+        description="Namespace used when a tool is called without one; unset = the kubeconfig context's namespace, "
+        "else `default`.",
     )
     debug: bool = Field(
         default=False,
