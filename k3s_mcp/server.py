@@ -3,14 +3,14 @@
 How a tool module plugs in (see k3s_mcp/tools/pods.py for a complete example):
 
 1. ``k3s_mcp/tools/<area>.py`` creates its own ``FastMCP("<area>")`` server and registers async tools on it
-   with ``title=``, ``tags={"read"}`` (or ``{"write"}``, ``{"write", "destructive"}``) and
-   ``annotations=READ_ONLY`` / ``WRITE`` / ``DESTRUCTIVE`` from ``k3s_mcp.tools``.
+   with ``@tool(server, title=..., safety=READ_ONLY | WRITE | WRITE_AGAIN | DESTRUCTIVE)`` from
+   ``k3s_mcp.tools``: the safety is declared once and the policy's tags derive from it.
 2. Inside a tool, ``session = current_session()`` (``k3s_mcp.kube``) is the shared Kubernetes session
-   and ``session.settings`` the configuration; errors are ``ToolError`` raised by the session already
-   worded for the user; output is shaped by ``k3s_mcp.render``.
+   and ``session.settings`` the configuration; the session validates names, masks Secrets and raises errors
+   already worded for the user; output is shaped by ``k3s_mcp.render``.
 3. Add the module to ``TOOLSET_MODULES`` in ``k3s_mcp/toolsets.py`` under the server's name (its toolset
    name in K3S_TOOLSETS); it is imported only when its toolset is enabled, composed in with no name prefix, and
-   the policy middleware hides its tools in read-only mode unless they are tagged ``read``.
+   the policy middleware hides its tools in read-only mode unless they are read-only.
 """
 
 from __future__ import annotations

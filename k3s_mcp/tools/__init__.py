@@ -1,7 +1,11 @@
-"""Tool modules, one FastMCP server per area, and the annotation presets every tool uses."""
+"""Tool modules, one FastMCP server per area; the safety presets and `tool`, which declares a tool's safety once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 
 # openWorldHint is true throughout: every tool talks to a cluster outside this process.
@@ -9,8 +13,23 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True)
 
-READ_TAGS = {"read"}
-WRITE_TAGS = {"write"}
-DESTRUCTIVE_TAGS = {"write", "destructive"}
 # A write whose repetition does something again (a new Job, one more rollback step).
 WRITE_AGAIN = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def safety_tags(safety: ToolAnnotations) -> set[str]:
+    """The tags the policy filters on, derived from the tool's one declaration of safety."""
+    if safety.read_only_hint:
+        return {"read"}
+    if safety.destructive_hint:
+        return {"write", "destructive"}
+    return {"write"}
+
+
+def tool(
+    server: FastMCP[Any], *, title: str, safety: ToolAnnotations, meta: dict[str, Any] | None = None
+) -> Callable[[F], F]:
+    """Register a tool on `server` with its safety declared once: MCP annotations, and the tags derived from them."""
+    return server.tool(title=title, annotations=safety, tags=safety_tags(safety), meta=meta)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import current_session
 from k3s_mcp.render import Condition, RowPage, conditions, page, trim
 from k3s_mcp.rows import HorizontalPodAutoscalerRow, horizontal_pod_autoscaler_row
-from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, apply_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
 
@@ -30,7 +30,7 @@ class HpaDetail(BaseModel):
     object: dict[str, Any] = Field(description="The HPA without managedFields and last-applied.")
 
 
-@autoscaling.tool(title="List HorizontalPodAutoscalers", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(autoscaling, title="List HorizontalPodAutoscalers", safety=READ_ONLY)
 async def get_hpas(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -48,7 +48,7 @@ async def get_hpas(
     return page(listing, horizontal_pod_autoscaler_row, limit=size)
 
 
-@autoscaling.tool(title="Show a HorizontalPodAutoscaler", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(autoscaling, title="Show a HorizontalPodAutoscaler", safety=READ_ONLY)
 async def get_hpa(name: Name, namespace: Namespace = None) -> HpaDetail:
     """Show one HPA: summary, desired replicas, last scale time and the conditions that say why it does
     (or cannot) scale, e.g. ScalingActive=False when no metrics are available."""
@@ -65,7 +65,7 @@ async def get_hpa(name: Name, namespace: Namespace = None) -> HpaDetail:
     )
 
 
-@autoscaling.tool(title="Create or update a HorizontalPodAutoscaler", tags=WRITE_TAGS, annotations=WRITE)
+@tool(autoscaling, title="Create or update a HorizontalPodAutoscaler", safety=WRITE)
 async def apply_hpa(
     name: Name,
     target_name: Annotated[str, Field(min_length=1, description="Name of the workload to scale.")],

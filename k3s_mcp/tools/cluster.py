@@ -21,7 +21,7 @@ from k3s_mcp.render import (
     page,
     service_row,
 )
-from k3s_mcp.tools import READ_ONLY, READ_TAGS
+from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Limit
 
 cluster: FastMCP = FastMCP("cluster")
@@ -42,7 +42,7 @@ class ClusterInfo(BaseModel):
     pods_by_phase: dict[str, int]
 
 
-@cluster.tool(title="List nodes", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(cluster, title="List nodes", safety=READ_ONLY)
 async def get_nodes(limit: Limit = None, continue_token: ContinueToken = None) -> RowPage[NodeRow]:
     """List nodes with status, roles, version, IP, capacity, allocatable resources and conditions.
 
@@ -55,7 +55,7 @@ async def get_nodes(limit: Limit = None, continue_token: ContinueToken = None) -
     return page(listing, node_row, limit=size)
 
 
-@cluster.tool(title="List namespaces", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(cluster, title="List namespaces", safety=READ_ONLY)
 async def get_namespaces(limit: Limit = None, continue_token: ContinueToken = None) -> RowPage[NamespaceRow]:
     """List namespaces with their phase (Active/Terminating), age and labels."""
     session = current_session()
@@ -85,7 +85,7 @@ async def _ready_endpoints(session: KubeSession, namespace: str | None) -> Count
     return counts
 
 
-@cluster.tool(title="List services", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(cluster, title="List services", safety=READ_ONLY)
 async def get_services(
     namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
     limit: Limit = None,
@@ -129,7 +129,7 @@ async def _count(session: KubeSession, kind: str, pages: int = 1) -> tuple[int, 
     return len(items) + int(metadata.get("remainingItemCount") or 0), items
 
 
-@cluster.tool(title="Describe the cluster", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(cluster, title="Describe the cluster", safety=READ_ONLY)
 async def get_cluster_info() -> ClusterInfo:
     """Summarise the cluster: API server address, Kubernetes version, whether it is K3s,
     node/namespace/pod counts and pods per phase (phases read from at most 5,000 pods). A good first call to

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import current_session
 from k3s_mcp.render import RowPage, page, trim
 from k3s_mcp.rows import ConfigMapRow, SecretRow, configmap_row, secret_row
-from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, apply_object
 from k3s_mcp.tools.parameters import (
     ContinueToken,
@@ -65,7 +65,7 @@ async def _delete(kind: str, plural: str, name: str, namespace: str | None, *, d
     return DeletedObject(kind=kind, name=name, namespace=ns, dry_run=dry_run, message=f"{verb} {kind}/{name} in {ns}.")
 
 
-@config.tool(title="List ConfigMaps", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(config, title="List ConfigMaps", safety=READ_ONLY)
 async def get_configmaps(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -80,7 +80,7 @@ async def get_configmaps(
     return page(listing, configmap_row, limit=size)
 
 
-@config.tool(title="Show a ConfigMap", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(config, title="Show a ConfigMap", safety=READ_ONLY)
 async def get_configmap(name: Name, namespace: Namespace = None) -> ConfigMapDetail:
     """Show one ConfigMap with its data."""
     session = current_session()
@@ -89,7 +89,7 @@ async def get_configmap(name: Name, namespace: Namespace = None) -> ConfigMapDet
     return ConfigMapDetail(summary=configmap_row(configmap), object=trim(configmap))
 
 
-@config.tool(title="Create or update a ConfigMap", tags=WRITE_TAGS, annotations=WRITE)
+@tool(config, title="Create or update a ConfigMap", safety=WRITE)
 async def apply_configmap(
     name: Name,
     data: Annotated[
@@ -119,13 +119,13 @@ async def apply_configmap(
     return change
 
 
-@config.tool(title="Delete a ConfigMap", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
+@tool(config, title="Delete a ConfigMap", safety=DESTRUCTIVE)
 async def delete_configmap(name: Name, namespace: Namespace = None, dry_run: DryRun = False) -> DeletedObject:
     """Delete a ConfigMap. Pods that mount it keep their copy until restarted; new pods fail to start."""
     return await _delete("ConfigMap", "configmaps", name, namespace, dry_run=dry_run)
 
 
-@config.tool(title="List Secrets", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(config, title="List Secrets", safety=READ_ONLY)
 async def get_secrets(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -140,7 +140,7 @@ async def get_secrets(
     return page(listing, secret_row, limit=size)
 
 
-@config.tool(title="Show a Secret (values masked)", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(config, title="Show a Secret (values masked)", safety=READ_ONLY)
 async def get_secret(name: Name, namespace: Namespace = None) -> SecretDetail:
     """Show one Secret: type, keys and the size of each value. Values are masked unless the server was
     started with K3S_REVEAL_SECRETS=true."""
@@ -153,7 +153,7 @@ async def get_secret(name: Name, namespace: Namespace = None) -> SecretDetail:
     )
 
 
-@config.tool(title="Create or update a Secret", tags=WRITE_TAGS, annotations=WRITE)
+@tool(config, title="Create or update a Secret", safety=WRITE)
 async def apply_secret(
     name: Name,
     string_data: Annotated[
@@ -187,7 +187,7 @@ async def apply_secret(
     return change
 
 
-@config.tool(title="Delete a Secret", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
+@tool(config, title="Delete a Secret", safety=DESTRUCTIVE)
 async def delete_secret(name: Name, namespace: Namespace = None, dry_run: DryRun = False) -> DeletedObject:
     """Delete a Secret. Pods that mount it or read it as env fail to start afterwards."""
     return await _delete("Secret", "secrets", name, namespace, dry_run=dry_run)

@@ -9,7 +9,7 @@ from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from k3s_mcp.contexts import CONTEXT_FREE_META, current_contexts
-from k3s_mcp.tools import READ_ONLY, READ_TAGS
+from k3s_mcp.tools import READ_ONLY, tool
 
 contexts: FastMCP = FastMCP("contexts")
 
@@ -42,7 +42,7 @@ class SwitchResult(BaseModel):
     message: str
 
 
-@contexts.tool(title="List kubeconfig contexts", tags=READ_TAGS, annotations=READ_ONLY, meta={CONTEXT_FREE_META: True})
+@tool(contexts, title="List kubeconfig contexts", safety=READ_ONLY, meta={CONTEXT_FREE_META: True})
 async def list_contexts() -> ContextList:
     """List the contexts of the server's kubeconfig, marking the active one.
 
@@ -66,7 +66,7 @@ async def list_contexts() -> ContextList:
     return ContextList(items=rows, count=len(rows), active=active)
 
 
-@contexts.tool(title="Switch the active context", tags={"write"}, annotations=SWITCH, meta={CONTEXT_FREE_META: True})
+@tool(contexts, title="Switch the active context", safety=SWITCH, meta={CONTEXT_FREE_META: True})
 async def switch_context(
     name: Annotated[str, Field(min_length=1, description="Context to make active (see list_contexts).")],
 ) -> SwitchResult:

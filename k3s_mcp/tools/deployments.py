@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
 from k3s_mcp.render import Condition, DeploymentRow, RowPage, conditions, deployment_row, page, trim
-from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.parameters import ContinueToken, Limit, ListNamespace, Namespace
 
 deployments: FastMCP = FastMCP("deployments")
@@ -38,7 +38,7 @@ class ScaleResult(BaseModel):
     message: str
 
 
-@deployments.tool(title="List deployments", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(deployments, title="List deployments", safety=READ_ONLY)
 async def get_deployments(
     namespace: ListNamespace = None,
     limit: Limit = None,
@@ -55,7 +55,7 @@ async def get_deployments(
     return page(listing, deployment_row, limit=size)
 
 
-@deployments.tool(title="Show a deployment", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(deployments, title="Show a deployment", safety=READ_ONLY)
 async def get_deployment(
     name: Annotated[str, Field(min_length=1, description="Name of the deployment.")],
     namespace: Namespace = None,
@@ -84,7 +84,7 @@ def _settled(deployment: dict[str, Any], replicas: int) -> tuple[bool, int]:
     return done, ready
 
 
-@deployments.tool(title="Scale a deployment", tags=WRITE_TAGS, annotations=WRITE)
+@tool(deployments, title="Scale a deployment", safety=WRITE)
 async def scale_deployment(
     name: Annotated[str, Field(min_length=1, description="Name of the deployment.")],
     replicas: Annotated[int, Field(ge=0, le=1000, description="Desired number of replicas.")],

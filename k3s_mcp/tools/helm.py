@@ -34,7 +34,7 @@ from k3s_mcp.bounded_yaml import dump as dump_yaml
 from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
 from k3s_mcp.kube.requests import check_namespace
 from k3s_mcp.render import age, trim
-from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 
 helm: FastMCP = FastMCP("helm")
 
@@ -575,7 +575,7 @@ def _trim_helmchart(obj: dict[str, Any]) -> dict[str, Any]:
 # -- tools -------------------------------------------------------------------------------------------
 
 
-@helm.tool(title="List Helm releases", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(helm, title="List Helm releases", safety=READ_ONLY)
 async def list_helm_releases(
     namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
     route: Route = "helm",
@@ -619,7 +619,7 @@ async def list_helm_releases(
     return HelmReleaseList(route=route, items=rows, count=len(rows))
 
 
-@helm.tool(title="Show a Helm release", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(helm, title="Show a Helm release", safety=READ_ONLY)
 async def get_helm_release(release: Release, namespace: Namespace = None, route: Route = "helm") -> HelmRelease:
     """Show a release's status: revision, status, chart, app version, description, notes and user values.
 
@@ -663,7 +663,7 @@ async def get_helm_release(release: Release, namespace: Namespace = None, route:
     return result
 
 
-@helm.tool(title="Show a Helm release's history", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(helm, title="Show a Helm release's history", safety=READ_ONLY)
 async def get_helm_history(
     release: Release,
     namespace: Namespace = None,
@@ -734,7 +734,7 @@ async def _status(session: KubeSession, release: str, ns: str) -> Any:
     return _json(output, "status")
 
 
-@helm.tool(title="Install a Helm chart", tags=WRITE_TAGS, annotations=WRITE, meta=HELM_KIND)
+@tool(helm, title="Install a Helm chart", safety=WRITE, meta=HELM_KIND)
 async def install_helm_chart(
     release: Release,
     chart: Chart,
@@ -787,7 +787,7 @@ async def install_helm_chart(
     return _release_from_json(data, route, f"Installed release {release!r} in namespace {ns!r}{suffix}.")
 
 
-@helm.tool(title="Upgrade a Helm release", tags=WRITE_TAGS, annotations=WRITE, meta=HELM_KIND)
+@tool(helm, title="Upgrade a Helm release", safety=WRITE, meta=HELM_KIND)
 async def upgrade_helm_release(
     release: Release,
     chart: Chart,
@@ -843,7 +843,7 @@ async def upgrade_helm_release(
     return result
 
 
-@helm.tool(title="Roll back a Helm release", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE, meta=HELM_KIND)
+@tool(helm, title="Roll back a Helm release", safety=DESTRUCTIVE, meta=HELM_KIND)
 async def rollback_helm_release(
     release: Release,
     namespace: Namespace = None,
@@ -867,7 +867,7 @@ async def rollback_helm_release(
     return result
 
 
-@helm.tool(title="Uninstall a Helm release", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE, meta=HELM_KIND)
+@tool(helm, title="Uninstall a Helm release", safety=DESTRUCTIVE, meta=HELM_KIND)
 async def uninstall_helm_release(
     release: Release,
     namespace: Namespace = None,
@@ -907,7 +907,7 @@ async def uninstall_helm_release(
     )
 
 
-@helm.tool(title="Override values of a K3s packaged chart", tags=WRITE_TAGS, annotations=WRITE)
+@tool(helm, title="Override values of a K3s packaged chart", safety=WRITE)
 async def configure_helm_chart(
     name: Annotated[str, Field(min_length=1, description="Name of the HelmChart to configure, e.g. 'traefik'.")],
     values: Annotated[dict[str, Any], Field(description="Values merged over the chart's, e.g. {'ports': {...}}.")],

@@ -12,7 +12,7 @@ from k3s_mcp.kube import KubeSession, current_session
 from k3s_mcp.kube.requests import check_segment, field_selector
 from k3s_mcp.render import RowPage, page, trim
 from k3s_mcp.rows import EventRow, event_row, event_time
-from k3s_mcp.tools import READ_ONLY, READ_TAGS
+from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Limit, ListNamespace, Namespace
 
 inspection: FastMCP = FastMCP("inspection")
@@ -55,7 +55,7 @@ def _newest_first(listing: dict[str, Any]) -> dict[str, Any]:
     return {**listing, "items": items}
 
 
-@inspection.tool(title="List events", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(inspection, title="List events", safety=READ_ONLY)
 async def get_events(
     namespace: ListNamespace = None,
     kind: Annotated[str | None, Field(description="Only events about objects of this kind, e.g. 'Pod'.")] = None,
@@ -108,7 +108,7 @@ async def _owner_chain(session: KubeSession, obj: dict[str, Any], namespace: str
     return chain
 
 
-@inspection.tool(title="Describe an object", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(inspection, title="Describe an object", safety=READ_ONLY)
 async def describe_object(
     kind: Kind,
     name: Annotated[str, Field(min_length=1, description="Name of the object.")],

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import FIELD_MANAGER, Target, current_session
 from k3s_mcp.render import Condition, RowPage, conditions, page, trim
 from k3s_mcp.rows import CronJobRow, JobRow, cronjob_row, job_row
-from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_AGAIN, WRITE_TAGS
+from k3s_mcp.tools import READ_ONLY, WRITE, WRITE_AGAIN, tool
 from k3s_mcp.tools.changes import ObjectChange, patch_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
 
@@ -39,7 +39,7 @@ class CreatedJob(BaseModel):
     message: str
 
 
-@jobs.tool(title="List Jobs", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(jobs, title="List Jobs", safety=READ_ONLY)
 async def get_jobs(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -54,7 +54,7 @@ async def get_jobs(
     return page(listing, job_row, limit=size)
 
 
-@jobs.tool(title="Show a Job", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(jobs, title="Show a Job", safety=READ_ONLY)
 async def get_job(name: Name, namespace: Namespace = None) -> JobDetail:
     """Show one Job: summary, conditions (why it failed) and the trimmed object. Its pods carry the label
     job-name=<name> (get_pods labels='job-name=<name>', then get_logs)."""
@@ -64,7 +64,7 @@ async def get_job(name: Name, namespace: Namespace = None) -> JobDetail:
     return JobDetail(summary=job_row(job), conditions=conditions(job), object=trim(job))
 
 
-@jobs.tool(title="List CronJobs", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(jobs, title="List CronJobs", safety=READ_ONLY)
 async def get_cronjobs(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -79,7 +79,7 @@ async def get_cronjobs(
     return page(listing, cronjob_row, limit=size)
 
 
-@jobs.tool(title="Show a CronJob", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(jobs, title="Show a CronJob", safety=READ_ONLY)
 async def get_cronjob(name: Name, namespace: Namespace = None) -> CronJobDetail:
     """Show one CronJob with the Jobs it made (newest first) and the trimmed object."""
     session = current_session()
@@ -98,7 +98,7 @@ async def get_cronjob(name: Name, namespace: Namespace = None) -> CronJobDetail:
     return CronJobDetail(summary=cronjob_row(cronjob), jobs=[job_row(j) for j in owned[:20]], object=trim(cronjob))
 
 
-@jobs.tool(title="Run a CronJob now", tags=WRITE_TAGS, annotations=WRITE_AGAIN)
+@tool(jobs, title="Run a CronJob now", safety=WRITE_AGAIN)
 async def create_job_from_cronjob(
     cronjob: Annotated[str, Field(min_length=1, description="Name of the CronJob whose job template to run.")],
     namespace: Namespace = None,
@@ -170,13 +170,13 @@ async def _set_suspended(name: str, namespace: str | None, suspend: bool, dry_ru
     return change
 
 
-@jobs.tool(title="Suspend a CronJob", tags=WRITE_TAGS, annotations=WRITE)
+@tool(jobs, title="Suspend a CronJob", safety=WRITE)
 async def suspend_cronjob(name: Name, namespace: Namespace = None, dry_run: DryRun = False) -> ObjectChange:
     """Stop a CronJob from scheduling new Jobs (running Jobs continue). 'unchanged' when already suspended."""
     return await _set_suspended(name, namespace, True, dry_run)
 
 
-@jobs.tool(title="Resume a CronJob", tags=WRITE_TAGS, annotations=WRITE)
+@tool(jobs, title="Resume a CronJob", safety=WRITE)
 async def resume_cronjob(name: Name, namespace: Namespace = None, dry_run: DryRun = False) -> ObjectChange:
     """Let a suspended CronJob schedule Jobs again. 'unchanged' when it was not suspended."""
     return await _set_suspended(name, namespace, False, dry_run)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import FIELD_MANAGER, KubeSession, ResourceInfo, Target, current_session
 from k3s_mcp.kube.requests import check_name
 from k3s_mcp.render import RowPage, age, page, trim
-from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.parameters import DryRun, Namespace
 
 keda: FastMCP = FastMCP("keda")
@@ -149,7 +149,7 @@ async def _info(session: KubeSession, kind: str) -> ResourceInfo:
         ) from None
 
 
-@keda.tool(title="List KEDA ScaledObjects/ScaledJobs", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(keda, title="List KEDA ScaledObjects/ScaledJobs", safety=READ_ONLY)
 async def get_keda_scalers(
     kind: ScalerKind = "ScaledObject",
     namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
@@ -170,7 +170,7 @@ async def get_keda_scalers(
     return page(listing, scaler_row, limit=size)
 
 
-@keda.tool(title="Get a KEDA ScaledObject/ScaledJob", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(keda, title="Get a KEDA ScaledObject/ScaledJob", safety=READ_ONLY)
 async def get_keda_scaler(name: Name, kind: ScalerKind = "ScaledObject", namespace: Namespace = None) -> ScalerDetail:
     """Show one ScaledObject or ScaledJob: a summary row and the object (spec, status, conditions)."""
     session = current_session()
@@ -239,7 +239,7 @@ async def _create_or_update(
     )
 
 
-@keda.tool(title="Create or update a KEDA ScaledObject", tags=WRITE_TAGS, annotations=WRITE)
+@tool(keda, title="Create or update a KEDA ScaledObject", safety=WRITE)
 async def apply_scaled_object(
     name: Name,
     namespace: Namespace = None,
@@ -302,7 +302,7 @@ async def apply_scaled_object(
     )
 
 
-@keda.tool(title="Create or update a KEDA ScaledJob", tags=WRITE_TAGS, annotations=WRITE)
+@tool(keda, title="Create or update a KEDA ScaledJob", safety=WRITE)
 async def apply_scaled_job(
     name: Name,
     namespace: Namespace = None,
@@ -350,7 +350,7 @@ async def apply_scaled_job(
     )
 
 
-@keda.tool(title="Delete a KEDA ScaledObject/ScaledJob", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
+@tool(keda, title="Delete a KEDA ScaledObject/ScaledJob", safety=DESTRUCTIVE)
 async def delete_keda_scaler(
     name: Name, kind: ScalerKind = "ScaledObject", namespace: Namespace = None, dry_run: DryRun = False
 ) -> ScalerChange:
@@ -370,7 +370,7 @@ async def delete_keda_scaler(
     )
 
 
-@keda.tool(title="Pause KEDA autoscaling", tags=WRITE_TAGS, annotations=WRITE)
+@tool(keda, title="Pause KEDA autoscaling", safety=WRITE)
 async def pause_keda_scaler(
     name: Name,
     kind: ScalerKind = "ScaledObject",
@@ -408,7 +408,7 @@ async def pause_keda_scaler(
     )
 
 
-@keda.tool(title="Resume KEDA autoscaling", tags=WRITE_TAGS, annotations=WRITE)
+@tool(keda, title="Resume KEDA autoscaling", safety=WRITE)
 async def resume_keda_scaler(
     name: Name, kind: ScalerKind = "ScaledObject", namespace: Namespace = None
 ) -> ScalerChange:
@@ -429,7 +429,7 @@ async def resume_keda_scaler(
     )
 
 
-@keda.tool(title="Show the HPA KEDA made", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(keda, title="Show the HPA KEDA made", safety=READ_ONLY)
 async def get_keda_hpa(name: Name, namespace: Namespace = None) -> KedaHpa:
     """Show the HorizontalPodAutoscaler KEDA keeps for a ScaledObject (keda-hpa-<name>): replicas, metrics.
 

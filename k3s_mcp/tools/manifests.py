@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.bounded_yaml import YamlLimitError, YamlLimits, load_all
 from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
-from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools import DESTRUCTIVE, WRITE, tool
 from k3s_mcp.tools.changes import outcome as change_outcome
 
 manifests: FastMCP = FastMCP("manifests")
@@ -101,7 +101,7 @@ async def _resolve_for_apply(session: KubeSession, document: dict[str, Any], crd
     raise AssertionError("unreachable")
 
 
-@manifests.tool(title="Apply a YAML manifest", tags=WRITE_TAGS, annotations=WRITE)
+@tool(manifests, title="Apply a YAML manifest", safety=WRITE)
 async def apply_manifest(
     manifest_yaml: Annotated[str, Field(min_length=1, description="One or more YAML documents separated by '---'.")],
     ctx: Context,
@@ -169,7 +169,7 @@ async def apply_manifest(
     return ApplyResult(dry_run=dry_run, objects=results, summary=summary)
 
 
-@manifests.tool(title="Delete a resource", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
+@tool(manifests, title="Delete a resource", safety=DESTRUCTIVE)
 async def delete_resource(
     kind: Annotated[
         str,

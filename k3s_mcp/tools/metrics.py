@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
 from k3s_mcp.quantities import parse_quantity
-from k3s_mcp.tools import READ_ONLY, READ_TAGS
+from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import Labels, ListNamespace
 
 metrics: FastMCP = FastMCP("metrics")
@@ -75,7 +75,7 @@ def _mib(text: str) -> float:
     return round(float(parse_quantity(text)) / _MIB, 1)
 
 
-@metrics.tool(title="Pod resource usage (top pods)", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(metrics, title="Pod resource usage (top pods)", safety=READ_ONLY)
 async def top_pods(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -114,7 +114,7 @@ async def top_pods(
     return PodUsagePage(items=usages[:limit], count=min(limit, len(usages)), window=window)
 
 
-@metrics.tool(title="Node resource usage (top nodes)", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(metrics, title="Node resource usage (top nodes)", safety=READ_ONLY)
 async def top_nodes(
     labels: Labels = None,
     sort_by: Annotated[Literal["cpu", "memory"], Field(description="Order, biggest first.")] = "cpu",

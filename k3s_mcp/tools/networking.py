@@ -18,7 +18,7 @@ from k3s_mcp.rows import (
     ingress_row,
     ingress_rules,
 )
-from k3s_mcp.tools import READ_ONLY, READ_TAGS
+from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Labels, Limit, ListNamespace, Name, Namespace
 
 networking: FastMCP = FastMCP("networking")
@@ -47,7 +47,7 @@ def _default_class(classes: list[dict[str, Any]]) -> str | None:
     return defaults[0] if len(defaults) == 1 else None
 
 
-@networking.tool(title="List Ingresses", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(networking, title="List Ingresses", safety=READ_ONLY)
 async def get_ingresses(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -63,7 +63,7 @@ async def get_ingresses(
     return page(listing, lambda ingress: ingress_row(ingress, default), limit=size)
 
 
-@networking.tool(title="Show an Ingress", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(networking, title="Show an Ingress", safety=READ_ONLY)
 async def get_ingress(name: Name, namespace: Namespace = None) -> IngressDetail:
     """Show one Ingress: its rules (host, path, backend service:port), its IngressClass and controller
     (K3s's is Traefik), and the trimmed object."""
@@ -87,7 +87,7 @@ async def get_ingress(name: Name, namespace: Namespace = None) -> IngressDetail:
     )
 
 
-@networking.tool(title="List IngressClasses", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(networking, title="List IngressClasses", safety=READ_ONLY)
 async def get_ingress_classes(limit: Limit = None, continue_token: ContinueToken = None) -> RowPage[IngressClassRow]:
     """List IngressClasses: controller (K3s's Traefik is 'traefik.io/ingress-controller'), default, parameters."""
     session = current_session()

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import Target, current_session
 from k3s_mcp.render import PodRow, RowPage, page, pod_row, tail_text
-from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS
+from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Limit, Namespace
 
 pods: FastMCP = FastMCP("pods")
@@ -54,7 +54,7 @@ class ExecOutput(BaseModel):
     truncated: bool = Field(description="True when stdout or stderr was cut to K3S_EXEC_MAX_OUTPUT_BYTES.")
 
 
-@pods.tool(title="List pods", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(pods, title="List pods", safety=READ_ONLY)
 async def get_pods(
     namespace: Annotated[str | None, Field(description="Namespace to list; omitted = all namespaces.")] = None,
     labels: Annotated[str | None, Field(description="Label selector, e.g. 'app=web,tier!=db'.")] = None,
@@ -73,7 +73,7 @@ async def get_pods(
     return page(listing, pod_row, limit=size)
 
 
-@pods.tool(title="Read pod logs", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(pods, title="Read pod logs", safety=READ_ONLY)
 async def get_logs(
     pod_name: Annotated[str, Field(min_length=1, description="Name of the pod.")],
     namespace: Namespace = None,
@@ -113,7 +113,7 @@ async def get_logs(
     )
 
 
-@pods.tool(title="Restart a pod", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
+@tool(pods, title="Restart a pod", safety=DESTRUCTIVE)
 async def restart_pod(
     name: Annotated[str, Field(min_length=1, description="Name of the pod to restart.")],
     namespace: Namespace = None,
@@ -143,7 +143,7 @@ async def restart_pod(
     )
 
 
-@pods.tool(title="Run a command in a container", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
+@tool(pods, title="Run a command in a container", safety=DESTRUCTIVE)
 async def execute_command(
     pod_name: Annotated[str, Field(min_length=1, description="Name of the pod.")],
     command: Annotated[

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import ResourceInfo, Target, current_session
 from k3s_mcp.render import RowPage, age, trim
-from k3s_mcp.tools import READ_ONLY, READ_TAGS
+from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Labels, Limit, ListNamespace, Namespace
 
 resources: FastMCP = FastMCP("resources")
@@ -65,7 +65,7 @@ class ResourceObjects(BaseModel):
     note: str | None = None
 
 
-@resources.tool(title="List resource kinds", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(resources, title="List resource kinds", safety=READ_ONLY)
 async def get_api_resources(
     group: Annotated[
         str | None, Field(description="Only this API group, e.g. 'apps', 'keda.sh'; '' for the core group.")
@@ -151,7 +151,7 @@ def _check_listable(info: ResourceInfo) -> None:
         raise ToolError(f"{info.qualified} cannot be listed (the API serves only: {', '.join(info.verbs)}).")
 
 
-@resources.tool(title="List objects of any kind", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(resources, title="List objects of any kind", safety=READ_ONLY)
 async def get_resources(
     kind: Kind,
     namespace: ListNamespace = None,
@@ -188,7 +188,7 @@ async def get_resources(
     )
 
 
-@resources.tool(title="List whole objects of any kind", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(resources, title="List whole objects of any kind", safety=READ_ONLY)
 async def get_resource_objects(
     kind: Kind,
     namespace: ListNamespace = None,
@@ -224,7 +224,7 @@ async def get_resource_objects(
     )
 
 
-@resources.tool(title="Get one object of any kind", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(resources, title="Get one object of any kind", safety=READ_ONLY)
 async def get_resource(
     kind: Kind,
     name: Annotated[str, Field(min_length=1, description="Name of the object.")],

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
 from k3s_mcp.render import age
-from k3s_mcp.tools import DESTRUCTIVE, DESTRUCTIVE_TAGS, READ_ONLY, READ_TAGS, WRITE_AGAIN, WRITE_TAGS
+from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE_AGAIN, tool
 from k3s_mcp.tools.changes import ObjectChange, patch_object
 from k3s_mcp.tools.parameters import DryRun, Name, Namespace
 
@@ -165,7 +165,7 @@ async def _revisions(
     return found
 
 
-@rollouts.tool(title="Rollout status", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(rollouts, title="Rollout status", safety=READ_ONLY)
 async def get_rollout_status(
     kind: WorkloadKind,
     name: Name,
@@ -197,7 +197,7 @@ async def get_rollout_status(
     )
 
 
-@rollouts.tool(title="Rollout history", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(rollouts, title="Rollout history", safety=READ_ONLY)
 async def get_rollout_history(kind: WorkloadKind, name: Name, namespace: Namespace = None) -> RolloutHistory:
     """List the revisions of a Deployment (its ReplicaSets) or StatefulSet/DaemonSet (its ControllerRevisions):
     number, images, change-cause, age, and which one runs now. Use a number with undo_rollout."""
@@ -217,7 +217,7 @@ def _clean_template(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
-@rollouts.tool(title="Undo a rollout", tags=WRITE_TAGS, annotations=WRITE_AGAIN)
+@tool(rollouts, title="Undo a rollout", safety=WRITE_AGAIN)
 async def undo_rollout(
     kind: WorkloadKind,
     name: Name,
@@ -274,7 +274,7 @@ async def undo_rollout(
     return UndoResult(change=change, from_revision=current, to_revision=revision.revision, images=revision.images)
 
 
-@rollouts.tool(title="Restart a rollout", tags=DESTRUCTIVE_TAGS, annotations=DESTRUCTIVE)
+@tool(rollouts, title="Restart a rollout", safety=DESTRUCTIVE)
 async def restart_rollout(
     kind: WorkloadKind, name: Name, namespace: Namespace = None, dry_run: DryRun = False
 ) -> ObjectChange:

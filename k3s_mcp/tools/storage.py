@@ -20,7 +20,7 @@ from k3s_mcp.rows import (
     persistent_volume_row,
     storage_class_row,
 )
-from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, patch_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
 
@@ -45,7 +45,7 @@ class ResizeResult(BaseModel):
     note: str = Field(description="What happens next: the storage driver grows the volume; watch the claim.")
 
 
-@storage.tool(title="List PersistentVolumes", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(storage, title="List PersistentVolumes", safety=READ_ONLY)
 async def get_persistent_volumes(
     labels: Labels = None, limit: Limit = None, continue_token: ContinueToken = None
 ) -> RowPage[PersistentVolumeRow]:
@@ -57,7 +57,7 @@ async def get_persistent_volumes(
     return page(listing, persistent_volume_row, limit=size)
 
 
-@storage.tool(title="Show a PersistentVolume", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(storage, title="Show a PersistentVolume", safety=READ_ONLY)
 async def get_persistent_volume(name: Name) -> VolumeDetail:
     """Show one PersistentVolume: summary row and the trimmed object (source, node affinity, claim)."""
     session = current_session()
@@ -66,7 +66,7 @@ async def get_persistent_volume(name: Name) -> VolumeDetail:
     return VolumeDetail(summary=persistent_volume_row(volume), object=trim(volume))
 
 
-@storage.tool(title="List PersistentVolumeClaims", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(storage, title="List PersistentVolumeClaims", safety=READ_ONLY)
 async def get_persistent_volume_claims(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -81,7 +81,7 @@ async def get_persistent_volume_claims(
     return page(listing, persistent_volume_claim_row, limit=size)
 
 
-@storage.tool(title="Show a PersistentVolumeClaim", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(storage, title="Show a PersistentVolumeClaim", safety=READ_ONLY)
 async def get_persistent_volume_claim(name: Name, namespace: Namespace = None) -> ClaimDetail:
     """Show one PersistentVolumeClaim: summary row and the trimmed object (conditions explain a pending resize)."""
     session = current_session()
@@ -90,7 +90,7 @@ async def get_persistent_volume_claim(name: Name, namespace: Namespace = None) -
     return ClaimDetail(summary=persistent_volume_claim_row(claim), object=trim(claim))
 
 
-@storage.tool(title="List StorageClasses", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(storage, title="List StorageClasses", safety=READ_ONLY)
 async def get_storage_classes(limit: Limit = None, continue_token: ContinueToken = None) -> RowPage[StorageClassRow]:
     """List StorageClasses: provisioner (K3s ships rancher.io/local-path), default, and whether claims can grow."""
     session = current_session()
@@ -100,7 +100,7 @@ async def get_storage_classes(limit: Limit = None, continue_token: ContinueToken
     return page(listing, storage_class_row, limit=size)
 
 
-@storage.tool(title="Grow a PersistentVolumeClaim", tags=WRITE_TAGS, annotations=WRITE)
+@tool(storage, title="Grow a PersistentVolumeClaim", safety=WRITE)
 async def resize_persistent_volume_claim(
     name: Name,
     size: Annotated[str, Field(min_length=1, description="New requested size, e.g. '20Gi'. Must be larger.")],

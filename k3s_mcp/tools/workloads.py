@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import current_session
 from k3s_mcp.render import Condition, RowPage, conditions, page, trim
 from k3s_mcp.rows import DaemonSetRow, StatefulSetRow, daemonset_row, statefulset_row
-from k3s_mcp.tools import READ_ONLY, READ_TAGS, WRITE, WRITE_TAGS
+from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import patch_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
 
@@ -45,7 +45,7 @@ class StatefulSetScaleResult(BaseModel):
     message: str
 
 
-@workloads.tool(title="List StatefulSets", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(workloads, title="List StatefulSets", safety=READ_ONLY)
 async def get_statefulsets(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -60,7 +60,7 @@ async def get_statefulsets(
     return page(listing, statefulset_row, limit=size)
 
 
-@workloads.tool(title="Show a StatefulSet", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(workloads, title="Show a StatefulSet", safety=READ_ONLY)
 async def get_statefulset(name: Name, namespace: Namespace = None) -> StatefulSetDetail:
     """Show one StatefulSet: summary, current/update revisions (differ while a rollout runs), conditions, object."""
     session = current_session()
@@ -76,7 +76,7 @@ async def get_statefulset(name: Name, namespace: Namespace = None) -> StatefulSe
     )
 
 
-@workloads.tool(title="List DaemonSets", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(workloads, title="List DaemonSets", safety=READ_ONLY)
 async def get_daemonsets(
     namespace: ListNamespace = None,
     labels: Labels = None,
@@ -91,7 +91,7 @@ async def get_daemonsets(
     return page(listing, daemonset_row, limit=size)
 
 
-@workloads.tool(title="Show a DaemonSet", tags=READ_TAGS, annotations=READ_ONLY)
+@tool(workloads, title="Show a DaemonSet", safety=READ_ONLY)
 async def get_daemonset(name: Name, namespace: Namespace = None) -> DaemonSetDetail:
     """Show one DaemonSet: summary (one pod per eligible node), conditions and the trimmed object."""
     session = current_session()
@@ -109,7 +109,7 @@ def _statefulset_settled(statefulset: dict[str, Any], replicas: int) -> tuple[bo
     return observed and ready == replicas and int(status.get("replicas") or 0) == replicas, ready
 
 
-@workloads.tool(title="Scale a StatefulSet", tags=WRITE_TAGS, annotations=WRITE)
+@tool(workloads, title="Scale a StatefulSet", safety=WRITE)
 async def scale_statefulset(
     name: Name,
     replicas: Annotated[int, Field(ge=0, le=1000, description="Desired number of replicas.")],
