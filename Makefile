@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := /usr/local/go/bin:$(HOME)/.local/bin:$(HOME)/go/bin:$(PATH)
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
-CLUSTER := $(UV) run --frozen python -m tests.cluster.cluster
+CLUSTER := $(UV) run --frozen python -m devcluster.cluster
 LOCAL_KUBECONFIG := $(or $(K3S_MCP_CLUSTER_DIR),$(or $(K3S_MCP_CACHE),$(HOME)/.cache/k3s-mcp)/cluster)/kubeconfig
 
 .PHONY: help setup run test lint format cluster cluster-build cluster-down cluster-status bench

@@ -17,10 +17,10 @@ from fastmcp import Client
 
 from bench.settings import BenchSettings
 from bench.tokens import Tokenizer
+from devcluster import cluster
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
 from k3s_mcp.toolsets import TOOLSET_MODULES, TOOLSET_PRESETS
-from tests.cluster import cluster
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 
 from bench.settings import BenchSettings
 from bench.workload import Targets
-from tests.charts.helm_binary import KUBECTL_VERSION, kubectl_path
+from devcluster.helm import KUBECTL_VERSION, kubectl_path
 
 OPERATIONS: dict[str, str] = {
     "list_pods_namespace": "list pods in a namespace of 50 pods",

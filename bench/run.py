@@ -24,7 +24,7 @@ from bench.report import write_report
 from bench.settings import BenchSettings
 from bench.tokens import Tokenizer
 from bench.workload import Workload, WorkloadError
-from tests.cluster import cluster
+from devcluster import cluster
 
 ACTIVATOR_MODULE = Path(__file__).resolve().parent / "activator.py"
 

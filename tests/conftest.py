@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster import cluster
+from devcluster import cluster
 
 
 @pytest.fixture(scope="session")

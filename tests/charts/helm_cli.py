@@ -12,7 +12,7 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
-from tests.charts.helm_binary import CACHE_ROOT, helm_path
+from devcluster.helm import CACHE_ROOT, helm_path
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SOURCE = REPOSITORY_ROOT / "charts"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.charts.helm_binary import kubectl_path
+from devcluster.helm import kubectl_path
 from tests.charts.helm_cli import Helm
 
 pytestmark = [pytest.mark.helm, pytest.mark.cluster]

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from fastmcp import Client
 
+from devcluster.cluster import ClusterAPI
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
-from tests.cluster.cluster import ClusterAPI
 from tests.processes import free_port, serve_program
 
 ClientFactory = Callable[..., Client[Any]]

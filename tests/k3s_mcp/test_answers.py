@@ -11,7 +11,7 @@ from fastmcp.client.client import CallToolResult
 from mcp_types import TextContent
 
 from k3s_mcp.answers import cell, row_table
-from tests.cluster.cluster import ClusterAPI
+from devcluster.cluster import ClusterAPI
 from tests.k3s_mcp.conftest import ClientFactory, call, create
 
 pytestmark = pytest.mark.cluster

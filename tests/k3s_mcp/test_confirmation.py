@@ -8,9 +8,9 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.elicitation import ElicitResult
 
+from devcluster.cluster import ClusterAPI
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
-from tests.cluster.cluster import ClusterAPI
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, deployment
 
 pytestmark = pytest.mark.cluster

@@ -21,9 +21,9 @@ import pytest
 from fastmcp import Client
 from mcp_types import Tool
 
+from devcluster.cluster import ClusterAPI
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
-from tests.cluster.cluster import ClusterAPI
 
 SECRET_VALUE = "sweep-" + uuid.uuid4().hex
 VICTIM_CM = "victim-cm"

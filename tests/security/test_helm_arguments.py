@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
+from devcluster.cluster import ClusterAPI
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
 from tests.charts.helm_cli import Helm
-from tests.cluster.cluster import ClusterAPI
 from tests.k3s_mcp.conftest import call, call_error
 from tests.k3s_mcp.tools.test_helm import write_chart
 

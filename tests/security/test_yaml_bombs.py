@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
+from devcluster.cluster import ClusterAPI
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
-from tests.cluster.cluster import ClusterAPI
 from tests.k3s_mcp.conftest import call, call_error
 
 pytestmark = pytest.mark.cluster

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastmcp import Client
 
-from tests.cluster.cluster import ClusterAPI
+from devcluster.cluster import ClusterAPI
 from tests.k3s_mcp.conftest import call, call_error, wait_until
 
 TWO_DOCUMENTS = """\

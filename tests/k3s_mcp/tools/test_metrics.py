@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
+from devcluster.cluster import ClusterAPI
 from k3s_mcp.quantities import parse_quantity
-from tests.cluster.cluster import ClusterAPI
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create
 
 

@@ -1,12 +1,12 @@
 """Build, start, reuse and stop the local K3s-compatible control plane the tests and benchmarks run against.
 
 The cluster is an upstream kube-apiserver, kube-controller-manager and kube-scheduler (built from the pinned
-``k8s.io/kubernetes`` module in ``kube/``), etcd (built from ``etcd/``), and KWOK (``kwok/``) simulating three
+``k8s.io/kubernetes`` module in ``pins/kube/``), etcd (``pins/etcd/``), and KWOK (``pins/kwok/``) simulating three
 Ready nodes whose pods reach Running and answer ``logs`` and ``exec`` through the API server. Everything binds to
 127.0.0.1. Binaries are cached under ``~/.cache/k3s-mcp/bin/<pin>/``; the running cluster's state lives in
 ``~/.cache/k3s-mcp/cluster/``.
 
-Usage: ``python -m tests.cluster.cluster {build,up,down,status,env}``.
+Usage: ``python -m devcluster.cluster {build,up,down,status,env}``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-HERE = Path(__file__).resolve().parent
+# One Go module per group of binaries; its go.mod and go.sum are the pins.
+PINS = Path(__file__).resolve().parent / "pins"
 KUBE_VERSION = "v1.37.2"
 KWOK_MODULE = "sigs.k8s.io/kwok@v0.8.0"
 KEDA_MODULE = "github.com/kedacore/keda/v2"
@@ -108,7 +109,7 @@ def pin_digest() -> str:
         digest.update(binary.ldflags.encode())
     for module in sorted({b.module_dir for b in BINARIES}):
         for name in ("go.mod", "go.sum"):
-            digest.update((HERE / module / name).read_bytes())
+            digest.update((PINS / module / name).read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -136,7 +137,7 @@ def build() -> Path:
         started = time.monotonic()
         tmp = out.with_suffix(".tmp")
         cmd = ["go", "build", "-ldflags", binary.ldflags, "-o", str(tmp), binary.package]
-        result = subprocess.run(cmd, cwd=HERE / binary.module_dir, env=go_env(), capture_output=True, text=True)
+        result = subprocess.run(cmd, cwd=PINS / binary.module_dir, env=go_env(), capture_output=True, text=True)
         if result.returncode != 0:
             raise ClusterError(f"building {binary.name} failed:\n{result.stderr[-4000:]}")
         tmp.rename(out)
@@ -148,7 +149,7 @@ def module_dir(module_dir_name: str, module: str) -> Path:
     """Where the Go module cache holds a pinned module's source (downloaded and checksum-verified if missing)."""
     result = subprocess.run(
         ["go", "mod", "download", "-json", module],
-        cwd=HERE / module_dir_name,
+        cwd=PINS / module_dir_name,
         env=go_env(),
         capture_output=True,
         text=True,

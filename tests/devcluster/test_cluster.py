@@ -16,7 +16,7 @@ from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.api_client import ApiClient
 from kubernetes_asyncio.stream import WsApiClient
 
-from tests.cluster import cluster
+from devcluster import cluster
 
 pytestmark = pytest.mark.cluster
 
