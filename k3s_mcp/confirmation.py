@@ -7,27 +7,15 @@ capability is asked instead, and the call runs when the person accepts.
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastmcp.exceptions import ToolError
-from fastmcp.server.context import Context
-from fastmcp.server.elicitation import AcceptedElicitation
-from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
-from fastmcp.tools.base import Tool, ToolResult
-from mcp_types import (
-    CallToolRequestParams,
-    ClientCapabilities,
-    ElicitationCapability,
-    ListToolsRequest,
-)
+from fastmcp.tools.base import Tool
 
-from k3s_mcp.argument_errors import invalid_argument
-from k3s_mcp.kube import KubeSession, ResourceInfo, UnknownKindError, current_session
+from k3s_mcp.kube import KubeSession, ResourceInfo, UnknownKindError
 from k3s_mcp.kube.requests import check_namespace
 from k3s_mcp.settings import Settings
 
@@ -166,79 +154,3 @@ async def call_facts(tool: Tool, arguments: dict[str, Any], session: KubeSession
         kinds=kinds,
         namespaces=namespaces,
     )
-
-
-def with_confirm_parameter(tool: Tool) -> Tool:
-    """A copy of `tool` whose input schema also takes `confirm`."""
-    if CONFIRM_ARGUMENT in (tool.parameters.get("properties") or {}):
-        return tool
-    parameters = copy.deepcopy(tool.parameters)
-    parameters.setdefault("properties", {})[CONFIRM_ARGUMENT] = dict(CONFIRM_PARAMETER_SCHEMA)
-    return tool.model_copy(update={"parameters": parameters})
-
-
-def _describe_call(facts: CallFacts, arguments: dict[str, Any]) -> str:
-    shown = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
-    return f"{facts.tool}({shown})"
-
-
-def _supports_elicitation(context: Context | None) -> bool:
-    if context is None:
-        return False
-    try:
-        return bool(context.session.check_client_capability(ClientCapabilities(elicitation=ElicitationCapability())))
-    except (RuntimeError, AttributeError, ValueError):
-        return False
-
-
-class ConfirmationMiddleware(Middleware):
-    """Holds back destructive calls the policy matches until `confirm=true` (or an accepted elicitation)."""
-
-    def __init__(self, policy: ConfirmationPolicy) -> None:
-        self.policy = policy
-
-    async def on_list_tools(
-        self,
-        context: MiddlewareContext[ListToolsRequest],
-        call_next: CallNext[ListToolsRequest, Sequence[Tool]],
-    ) -> Sequence[Tool]:
-        tools = await call_next(context)
-        return [with_confirm_parameter(tool) if self.policy.covers(tool) else tool for tool in tools]
-
-    async def on_call_tool(
-        self,
-        context: MiddlewareContext[CallToolRequestParams],
-        call_next: CallNext[CallToolRequestParams, ToolResult],
-    ) -> ToolResult:
-        arguments = dict(context.message.arguments or {})
-        confirmed = arguments.pop(CONFIRM_ARGUMENT, False)
-        if not isinstance(confirmed, bool):
-            raise ToolError(invalid_argument(CONFIRM_ARGUMENT, "must be true or false", confirmed))
-        message = context.message.model_copy(update={"arguments": arguments})
-        context = context.copy(message=message)
-        if confirmed or not self.policy.active or context.fastmcp_context is None:
-            return await call_next(context)
-        tool = await context.fastmcp_context.fastmcp.get_tool(message.name)
-        if tool is None or not self.policy.covers(tool):
-            return await call_next(context)
-        facts = await call_facts(tool, arguments, current_session())
-        reason = self.policy.reason(facts)
-        if reason is None:
-            return await call_next(context)
-        described = _describe_call(facts, arguments)
-        if _supports_elicitation(context.fastmcp_context):
-            try:
-                answer = await context.fastmcp_context.elicit(
-                    f"Run {described}? It needs confirmation because {reason}.", response_type=["run", "cancel"]
-                )
-            except ToolError as error:
-                # 2026-07-28 connections have no server-initiated requests: fall back to confirm=true.
-                log.debug("Elicitation unavailable, asking for confirm=true instead: %s", error)
-            else:
-                if isinstance(answer, AcceptedElicitation) and answer.data == "run":
-                    return await call_next(context)
-                raise ToolError(f"Not run: {described} was not confirmed ({answer.action}). Nothing was changed.")
-        raise ToolError(
-            f"Needs confirmation: {described} was NOT run because {reason}. "
-            "Nothing was changed. To run it, call the same tool again with the same arguments and confirm=true."
-        )

@@ -1,28 +1,22 @@
-"""kubeconfig contexts: one cached session per context, the active one, and the `context` parameter of every tool.
+"""kubeconfig contexts: one cached session per context, the active one, and the `context` parameter's schema.
 
-The :class:`ContextMiddleware` adds an optional ``context`` argument to every tool's input schema and runs
-each call with the session of that context (created once and cached), or with the active session when
-the argument is omitted. ``switch_context`` (``k3s_mcp.tools.contexts``) changes the active session only
-after the new context's API server has answered.
-"""
+:class:`k3s_mcp.middleware.context.ContextMiddleware` runs each call with the session of the context its ``context``
+argument names (created once and cached), or with the active session when the argument is omitted.
+``switch_context`` (``k3s_mcp.tools.contexts``) changes the active session only after the new context's API server
+has answered."""
 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from fastmcp.exceptions import ToolError
-from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
-from fastmcp.tools.base import Tool, ToolResult
-from mcp_types import CallToolRequestParams, ListToolsRequest
 
-from k3s_mcp.argument_errors import invalid_argument
-from k3s_mcp.kube import KubeSession, Target, session_scope
+from k3s_mcp.kube import KubeSession, Target
 from k3s_mcp.kube.config import KubeconfigContexts, read_contexts
 from k3s_mcp.settings import Settings
 
@@ -138,7 +132,7 @@ _current_contexts: ContextVar[ContextSessions | None] = ContextVar("k3s_mcp_cont
 
 
 def current_contexts() -> ContextSessions:
-    """The context registry of the app serving this request (set by :class:`ContextMiddleware`)."""
+    """The context registry of the app serving this request (set by the context middleware)."""
     registry = _current_contexts.get()
     if registry is None:
         raise ToolError("No context registry is active: the tool must be called through the k3s-mcp server.")
@@ -152,48 +146,3 @@ async def contexts_scope(registry: ContextSessions) -> AsyncIterator[ContextSess
         yield registry
     finally:
         _current_contexts.reset(token)
-
-
-def with_context_parameter(tool: Tool) -> Tool:
-    """A copy of `tool` whose input schema also takes the optional `context` argument."""
-    if tool.meta and tool.meta.get(CONTEXT_FREE_META):
-        return tool
-    properties = tool.parameters.get("properties") or {}
-    if CONTEXT_ARGUMENT in properties:
-        return tool
-    parameters = copy.deepcopy(tool.parameters)
-    parameters.setdefault("properties", {})[CONTEXT_ARGUMENT] = dict(CONTEXT_PARAMETER_SCHEMA)
-    return tool.model_copy(update={"parameters": parameters})
-
-
-class ContextMiddleware(Middleware):
-    """Adds `context` to every tool and runs each call with that context's session (or the active one)."""
-
-    def __init__(self, registry: ContextSessions) -> None:
-        self.registry = registry
-
-    async def on_list_tools(
-        self,
-        context: MiddlewareContext[ListToolsRequest],
-        call_next: CallNext[ListToolsRequest, Sequence[Tool]],
-    ) -> Sequence[Tool]:
-        return [with_context_parameter(tool) for tool in await call_next(context)]
-
-    async def on_call_tool(
-        self,
-        context: MiddlewareContext[CallToolRequestParams],
-        call_next: CallNext[CallToolRequestParams, ToolResult],
-    ) -> ToolResult:
-        arguments = dict(context.message.arguments or {})
-        requested = arguments.pop(CONTEXT_ARGUMENT, None)
-        if requested is not None and not isinstance(requested, str):
-            rule = "must be a context name (a string; see list_contexts)"
-            raise ToolError(
-                invalid_argument(CONTEXT_ARGUMENT, rule, requested, redact_values=self.registry.settings.redact)
-            )
-        requested = requested.strip() or None if isinstance(requested, str) else None
-        async with contexts_scope(self.registry):
-            session = await self.registry.session_for(requested)
-            message = context.message.model_copy(update={"arguments": arguments})
-            async with session_scope(session):
-                return await call_next(context.copy(message=message))

@@ -32,8 +32,8 @@ from k3s_mcp.kube import writes
 from k3s_mcp.kube.config import load_config
 from k3s_mcp.kube.discovery import Discovery, ResourceInfo
 from k3s_mcp.kube.errors import KubeError, Target, api_errors
-from k3s_mcp.render import mask_secrets_in
 from k3s_mcp.settings import Settings
+from k3s_mcp.views.masking import mask_secrets_in
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,18 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
-from k3s_mcp.render import Condition, RowPage, conditions, page, trim
-from k3s_mcp.rows import HorizontalPodAutoscalerRow, horizontal_pod_autoscaler_row
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, apply_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
+from k3s_mcp.views import (
+    Condition,
+    HorizontalPodAutoscalerRow,
+    RowPage,
+    conditions,
+    horizontal_pod_autoscaler_row,
+    page,
+    trim,
+)
 
 autoscaling: FastMCP = FastMCP("autoscaling")
 

@@ -11,7 +11,9 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeSession, Target, current_session
-from k3s_mcp.render import (
+from k3s_mcp.tools import READ_ONLY, tool
+from k3s_mcp.tools.parameters import ContinueToken, Limit
+from k3s_mcp.views import (
     NamespaceRow,
     NodeRow,
     RowPage,
@@ -21,8 +23,6 @@ from k3s_mcp.render import (
     page,
     service_row,
 )
-from k3s_mcp.tools import READ_ONLY, tool
-from k3s_mcp.tools.parameters import ContinueToken, Limit
 
 cluster: FastMCP = FastMCP("cluster")
 

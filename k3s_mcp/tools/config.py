@@ -10,8 +10,6 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
-from k3s_mcp.render import RowPage, page, trim
-from k3s_mcp.rows import ConfigMapRow, SecretRow, configmap_row, secret_row
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, apply_object
 from k3s_mcp.tools.parameters import (
@@ -24,6 +22,7 @@ from k3s_mcp.tools.parameters import (
     Namespace,
     StringMap,
 )
+from k3s_mcp.views import ConfigMapRow, RowPage, SecretRow, configmap_row, page, secret_row, trim
 
 config: FastMCP = FastMCP("config")
 

@@ -10,9 +10,9 @@ from fastmcp import Context, FastMCP
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
-from k3s_mcp.render import Condition, DeploymentRow, RowPage, conditions, deployment_row, page, trim
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.parameters import ContinueToken, Limit, ListNamespace, Namespace
+from k3s_mcp.views import Condition, DeploymentRow, RowPage, conditions, deployment_row, page, trim
 
 deployments: FastMCP = FastMCP("deployments")
 

@@ -10,10 +10,9 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeSession, current_session
 from k3s_mcp.kube.requests import check_segment, field_selector
-from k3s_mcp.render import RowPage, page, trim
-from k3s_mcp.rows import EventRow, event_row, event_time
 from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Limit, ListNamespace, Namespace
+from k3s_mcp.views import EventRow, RowPage, event_row, event_time, page, trim
 
 inspection: FastMCP = FastMCP("inspection")
 

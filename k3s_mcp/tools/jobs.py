@@ -10,11 +10,10 @@ from fastmcp import FastMCP
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import FIELD_MANAGER, Target, current_session
-from k3s_mcp.render import Condition, RowPage, conditions, page, trim
-from k3s_mcp.rows import CronJobRow, JobRow, cronjob_row, job_row
 from k3s_mcp.tools import READ_ONLY, WRITE, WRITE_AGAIN, tool
 from k3s_mcp.tools.changes import ObjectChange, patch_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
+from k3s_mcp.views import Condition, CronJobRow, JobRow, RowPage, conditions, cronjob_row, job_row, page, trim
 
 jobs: FastMCP = FastMCP("jobs")
 

@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import FIELD_MANAGER, KubeSession, ResourceInfo, Target, current_session
 from k3s_mcp.kube.requests import check_name
-from k3s_mcp.render import RowPage, age, page, trim
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.parameters import DryRun, Namespace
+from k3s_mcp.views import RowPage, age, page, trim
 
 keda: FastMCP = FastMCP("keda")
 

@@ -9,17 +9,19 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeSession, current_session
-from k3s_mcp.render import RowPage, page, trim
-from k3s_mcp.rows import (
+from k3s_mcp.tools import READ_ONLY, tool
+from k3s_mcp.tools.parameters import ContinueToken, Labels, Limit, ListNamespace, Name, Namespace
+from k3s_mcp.views import (
     IngressClassRow,
     IngressRow,
     IngressRule,
+    RowPage,
     ingress_class_row,
     ingress_row,
     ingress_rules,
+    page,
+    trim,
 )
-from k3s_mcp.tools import READ_ONLY, tool
-from k3s_mcp.tools.parameters import ContinueToken, Labels, Limit, ListNamespace, Name, Namespace
 
 networking: FastMCP = FastMCP("networking")
 

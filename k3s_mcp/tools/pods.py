@@ -15,9 +15,9 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import Target, current_session
-from k3s_mcp.render import PodRow, RowPage, page, pod_row, tail_text
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Limit, Namespace
+from k3s_mcp.views import PodRow, RowPage, page, pod_row, tail_text
 
 pods: FastMCP = FastMCP("pods")
 

@@ -9,9 +9,9 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import ResourceInfo, Target, current_session
-from k3s_mcp.render import RowPage, age, trim
 from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Labels, Limit, ListNamespace, Namespace
+from k3s_mcp.views import RowPage, age, trim
 
 resources: FastMCP = FastMCP("resources")
 

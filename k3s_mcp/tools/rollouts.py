@@ -13,10 +13,10 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
-from k3s_mcp.render import age
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE_AGAIN, tool
 from k3s_mcp.tools.changes import ObjectChange, patch_object
 from k3s_mcp.tools.parameters import DryRun, Name, Namespace
+from k3s_mcp.views import age
 
 rollouts: FastMCP = FastMCP("rollouts")
 

@@ -11,18 +11,20 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
 from k3s_mcp.quantities import parse_quantity
-from k3s_mcp.render import RowPage, page, trim
-from k3s_mcp.rows import (
-    PersistentVolumeClaimRow,
-    PersistentVolumeRow,
-    StorageClassRow,
-    persistent_volume_claim_row,
-    persistent_volume_row,
-    storage_class_row,
-)
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, patch_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
+from k3s_mcp.views import (
+    PersistentVolumeClaimRow,
+    PersistentVolumeRow,
+    RowPage,
+    StorageClassRow,
+    page,
+    persistent_volume_claim_row,
+    persistent_volume_row,
+    storage_class_row,
+    trim,
+)
 
 storage: FastMCP = FastMCP("storage")
 

@@ -10,11 +10,20 @@ from fastmcp import Context, FastMCP
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
-from k3s_mcp.render import Condition, RowPage, conditions, page, trim
-from k3s_mcp.rows import DaemonSetRow, StatefulSetRow, daemonset_row, statefulset_row
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import patch_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
+from k3s_mcp.views import (
+    Condition,
+    DaemonSetRow,
+    RowPage,
+    StatefulSetRow,
+    conditions,
+    daemonset_row,
+    page,
+    statefulset_row,
+    trim,
+)
 
 workloads: FastMCP = FastMCP("workloads")
 

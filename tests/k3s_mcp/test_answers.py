@@ -10,8 +10,8 @@ from fastmcp import Client
 from fastmcp.client.client import CallToolResult
 from mcp_types import TextContent
 
-from k3s_mcp.answers import cell, row_table
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
+from k3s_mcp.views.table import cell, row_table
 from tests.k3s_mcp.conftest import ClientFactory, call, create
 
 pytestmark = pytest.mark.cluster

@@ -21,9 +21,9 @@ from fastmcp import Client
 from mcp_types import Tool
 from pydantic import Field, TypeAdapter, ValidationError
 
-from k3s_mcp.argument_errors import MAX_VALUE_CHARS, argument_error_message, shown_value
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
+from k3s_mcp.views.arguments import MAX_VALUE_CHARS, argument_error_message, shown_value
 
 NO_KUBECONFIG = "/nonexistent/kubeconfig"
 FORBIDDEN = ("pydantic", "http", "Traceback", "For further information", "validation error", "input_value")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from k3s_mcp.listing import compact_schema
+from k3s_mcp.surface import compact_schema
 from tests.k3s_mcp.conftest import ClientFactory
 
 

@@ -19,17 +19,18 @@ from fastmcp.exceptions import ToolError
 from fastmcp.tools.base import ToolResult
 from mcp_types import TextContent
 
-from k3s_mcp.answers import RowTableMiddleware, row_table
-from k3s_mcp.redaction import (
+from k3s_mcp.middleware.redaction import RedactionMiddleware
+from k3s_mcp.middleware.row_table import RowTableMiddleware
+from k3s_mcp.settings import Settings
+from k3s_mcp.views.redaction import (
     MIN_SCAN_LENGTH,
     PATTERNS,
-    RedactionMiddleware,
     redact,
     redact_result,
     redact_structured,
     redaction_note,
 )
-from k3s_mcp.settings import Settings
+from k3s_mcp.views.table import row_table
 
 # Secret-shaped test values are put together at run time, so no scanner mistakes this file for a leak.
 GITHUB_CLASSIC = "ghp_" + "Z8yX7wV6uT5sR4qP3oN2mL1kJ0iH9gF8eD7c"

@@ -1,15 +1,15 @@
 """Redaction of secret-shaped text in every tool answer (K3S_REDACT, on by default).
 
-Secret objects are masked where they are read (``k3s_mcp.render``); this module catches what is *shaped* like a
-secret anywhere else: a private key in a ConfigMap, a token in a pod log or in exec output, a password in a
-literal container env value or in a database URL. :data:`PATTERNS` is the set of shapes, chosen to be precise
-(a prefix or a key name, not "any long random string"), so base64 data, git commit ids, UUIDs and resource
-versions stay readable. :func:`redact` rewrites one string; :class:`RedactionMiddleware` applies it to the text
-and the structured content of every answer and to every error message.
+Secret objects are masked where they are read (``k3s_mcp.kube`` with ``k3s_mcp.views.masking``); this module catches
+what is *shaped* like a secret anywhere else: a private key in a ConfigMap, a token in a pod log or in exec output,
+a password in a literal container env value or in a database URL. :data:`PATTERNS` is the set of shapes, chosen to
+be precise (a prefix or a key name, not "any long random string"), so base64 data, git commit ids, UUIDs and
+resource versions stay readable. :func:`redact` rewrites one string; :func:`redact_result` and :func:`redact_error`
+apply it to the text and the structured content of an answer and to an error message
+(``k3s_mcp.middleware.redaction`` calls them for every tool call).
 
-The middleware lives here, next to the patterns, so that what is redacted and how an answer reports it can be
-read (and audited) in one module; it needs nothing from the server but the FastMCP middleware interface.
-"""
+One module over 400 lines: the shapes and the walk that applies them are audited together, since what is redacted
+and how an answer reports it must be read as one piece."""
 
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from typing import Any
 
 import pydantic_core
 from fastmcp.exceptions import FastMCPError, ToolError, ValidationError
-from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
-from fastmcp.tools.base import InputRequiredToolResult, ToolResult
-from mcp_types import CallToolRequestParams, ContentBlock, EmbeddedResource, TextContent, TextResourceContents
+from fastmcp.tools.base import ToolResult
+from mcp_types import ContentBlock, EmbeddedResource, TextContent, TextResourceContents
 
 MIN_SCAN_LENGTH = 16
 """Strings shorter than this are not scanned: the shortest shape matched (``password=`` and an 8-character value,
@@ -513,27 +512,3 @@ def redact_error(error: FastMCPError) -> FastMCPError | None:
     if isinstance(error, ValidationError):
         return ValidationError(text)
     return ToolError(text)
-
-
-class RedactionMiddleware(Middleware):
-    """Redacts secret-shaped text in every tool answer and error; outermost, so it sees the final answer.
-    `reveal_secrets` (K3S_REVEAL_SECRETS) leaves the data of Secret objects alone, as the operator asked."""
-
-    def __init__(self, *, reveal_secrets: bool = False) -> None:
-        self.reveal_secrets = reveal_secrets
-
-    async def on_call_tool(
-        self,
-        context: MiddlewareContext[CallToolRequestParams],
-        call_next: CallNext[CallToolRequestParams, ToolResult],
-    ) -> ToolResult:
-        try:
-            result = await call_next(context)
-        except FastMCPError as error:
-            redacted = redact_error(error)
-            if redacted is None:
-                raise
-            raise redacted from None
-        if isinstance(result, InputRequiredToolResult):
-            return result
-        return redact_result(result, reveal_secrets=self.reveal_secrets)

@@ -1,17 +1,17 @@
 """Invalid tool arguments answered as one sentence: the parameter, the rule it breaks and the value received.
 
 FastMCP validates a call's arguments with pydantic before the tool runs (``FunctionTool._run_body``) and raises
-``fastmcp.exceptions.ValidationError`` from the ``pydantic.ValidationError``, whose text is a multi-line dump with
-a documentation link per error. :class:`ArgumentErrorMiddleware` words that error once for every tool:
+``fastmcp.exceptions.ValidationError`` from the ``pydantic.ValidationError``, whose text is a multi-line dump with a
+documentation link per error. :func:`argument_error_message` words that error once for every tool
+(``k3s_mcp.middleware.arguments``):
 
     Invalid argument `limit`: must be at most 5000, got 9000.
     Missing required argument `name`.
     Invalid argument `replicas`: must be an integer, got 'three'.
 
-Values are shown truncated (:data:`MAX_VALUE_CHARS`) and, unless K3S_REDACT=false, redacted before they are cut
-(a cut could hide a secret's shape from the redaction of the whole answer). Middleware that checks an argument
-itself (``context``, ``confirm``) words its refusal with :func:`invalid_argument`.
-"""
+Values are shown truncated (:data:`MAX_VALUE_CHARS`) and, unless K3S_REDACT=false, redacted before they are cut (a
+cut could hide a secret's shape from the redaction of the whole answer). Middleware that checks an argument itself
+(``context``, ``confirm``) words its refusal with :func:`invalid_argument`."""
 
 from __future__ import annotations
 
@@ -19,20 +19,16 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastmcp.exceptions import ValidationError
-from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
-from fastmcp.tools.base import ToolResult
-from mcp_types import CallToolRequestParams
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import ErrorDetails
 
-from k3s_mcp.redaction import redact
+from k3s_mcp.views.redaction import redact
 
 MAX_VALUE_CHARS = 60
 _MISSING = frozenset(
     {"missing", "missing_argument", "missing_keyword_only_argument", "missing_positional_only_argument"}
 )
-_UNKNOWN = frozenset({"unexpected_keyword_argument", "extra_forbidden", "unexpected_positional_argument"})
+UNKNOWN_ARGUMENT_TYPES = frozenset({"unexpected_keyword_argument", "extra_forbidden", "unexpected_positional_argument"})
 _TYPE_RULES = {
     "int_type": "must be an integer",
     "int_parsing": "must be an integer",
@@ -168,7 +164,7 @@ def argument_error_message(
         if detail["type"] in _MISSING:
             if path not in missing:
                 missing.append(path)
-        elif detail["type"] in _UNKNOWN:
+        elif detail["type"] in UNKNOWN_ARGUMENT_TYPES:
             unknown.append((path, shown_value(detail.get("input"), redact_values=redact_values)))
         else:
             words, _ = rules.setdefault(path, ([], detail.get("input")))
@@ -195,38 +191,3 @@ def argument_error_message(
     ]
     clauses += [f"`{path}` is not a parameter (got {shown})" for path, shown in unknown]
     return f"Invalid arguments: {'; '.join(clauses)}{offered if unknown else ''}."
-
-
-class ArgumentErrorMiddleware(Middleware):
-    """Words FastMCP's argument validation errors (pydantic's multi-line dump) as one sentence, for every tool."""
-
-    def __init__(self, *, redact_values: bool = True) -> None:
-        self.redact_values = redact_values
-
-    async def _parameters(self, context: MiddlewareContext[CallToolRequestParams]) -> list[str]:
-        if context.fastmcp_context is None:
-            return []
-        tool = await context.fastmcp_context.fastmcp.get_tool(context.message.name)
-        return list((tool.parameters.get("properties") or {}) if tool is not None else [])
-
-    async def on_call_tool(
-        self,
-        context: MiddlewareContext[CallToolRequestParams],
-        call_next: CallNext[CallToolRequestParams, ToolResult],
-    ) -> ToolResult:
-        try:
-            return await call_next(context)
-        except ValidationError as error:
-            cause = error.__cause__
-            if not isinstance(cause, PydanticValidationError):
-                raise
-            pydantic_error = cause
-        except PydanticValidationError as error:
-            pydantic_error = error
-        arguments = context.message.arguments or {}
-        unknown = any(detail["type"] in _UNKNOWN for detail in pydantic_error.errors(include_url=False))
-        parameters = await self._parameters(context) if unknown else []
-        message = argument_error_message(
-            pydantic_error, arguments, parameters=parameters, redact_values=self.redact_values
-        )
-        raise ValidationError(message) from None

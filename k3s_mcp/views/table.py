@@ -10,10 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
-from fastmcp.tools.base import ToolResult
-from mcp_types import CallToolRequestParams, TextContent
-
 PAGE_KEYS = ("count", "continue_token", "note")
 
 
@@ -62,23 +58,3 @@ def row_table(answer: dict[str, Any]) -> str | None:
         if value is not None:
             lines.append(f"{key}: {value}")
     return "\n".join(lines)
-
-
-class RowTableMiddleware(Middleware):
-    """Replaces the JSON text of list answers with a table; structured content is left as it is."""
-
-    async def on_call_tool(
-        self,
-        context: MiddlewareContext[CallToolRequestParams],
-        call_next: CallNext[CallToolRequestParams, ToolResult],
-    ) -> ToolResult:
-        result = await call_next(context)
-        structured = result.structured_content
-        if not isinstance(structured, dict):
-            return result
-        text = row_table(structured)
-        if text is None:
-            return result
-        return ToolResult(
-            content=[TextContent(type="text", text=text)], structured_content=structured, meta=result.meta
-        )
