@@ -25,6 +25,7 @@ from bench.settings import BenchSettings
 from bench.tokens import Tokenizer
 from bench.workload import Workload, WorkloadError
 from devcluster import cluster
+from devcluster.messages import ClusterError
 
 ACTIVATOR_MODULE = Path(__file__).resolve().parent / "activator.py"
 
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         kubeconfig = str(cluster.up().kubeconfig)
-    except cluster.ClusterError as error:
+    except ClusterError as error:
         log(f"the local cluster did not start: {error}")
         return 1
     try:

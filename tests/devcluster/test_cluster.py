@@ -17,6 +17,9 @@ from kubernetes_asyncio.client.api_client import ApiClient
 from kubernetes_asyncio.stream import WsApiClient
 
 from devcluster import cluster
+from devcluster.build import KUBE_VERSION
+from devcluster.messages import ClusterError
+from devcluster.processes import free_port
 
 pytestmark = pytest.mark.cluster
 
@@ -50,7 +53,7 @@ async def test_three_ready_nodes_one_control_plane(api: ApiClient) -> None:
 
 async def test_server_version_is_the_pinned_release(api: ApiClient) -> None:
     version = await client.VersionApi(api).get_code()
-    assert version.git_version == cluster.KUBE_VERSION
+    assert version.git_version == KUBE_VERSION
 
 
 async def test_deployment_gets_three_running_pods_with_logs_and_exec(
@@ -157,7 +160,7 @@ async def test_keda_and_helmchart_crds_validate_objects(api: ApiClient, namespac
 def private_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     state = tmp_path / "state"
     monkeypatch.setenv("K3S_MCP_CLUSTER_DIR", str(state))
-    monkeypatch.setenv("K3S_MCP_CLUSTER_PORT", str(cluster.free_port()))
+    monkeypatch.setenv("K3S_MCP_CLUSTER_PORT", str(free_port()))
     yield state
     cluster.down()
 
@@ -168,7 +171,7 @@ def test_port_taken_gives_a_clear_message(private_cluster: Path, monkeypatch: py
         holder.listen()
         port = holder.getsockname()[1]
         monkeypatch.setenv("K3S_MCP_CLUSTER_PORT", str(port))
-        with pytest.raises(cluster.ClusterError, match=rf"port {port} .* already taken.*K3S_MCP_CLUSTER_PORT"):
+        with pytest.raises(ClusterError, match=rf"port {port} .* already taken.*K3S_MCP_CLUSTER_PORT"):
             cluster.up()
     assert cluster.up().started, "a retry on a free port works"
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from fastmcp import Client
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
 from tests.processes import free_port, serve_program

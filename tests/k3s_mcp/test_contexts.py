@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, read_yaml
 
 pytestmark = pytest.mark.cluster

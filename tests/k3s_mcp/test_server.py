@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from fastmcp import Client
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, read_yaml
 
 CORE_TOOLS = {

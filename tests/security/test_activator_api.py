@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from tests.k3s_mcp.conftest import create, deployment, wait_until
 from tests.processes import free_port, listening
 from tests.security.boundary import (

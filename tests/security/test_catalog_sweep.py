@@ -21,7 +21,7 @@ import pytest
 from fastmcp import Client
 from mcp_types import Tool
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
 from tests.charts.helm_cli import Helm

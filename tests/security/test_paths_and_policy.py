@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create
 
 SECRET_VALUE = "hole-" + uuid.uuid4().hex

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastmcp import Client
 from fastmcp.client.client import CallToolResult
 
-from devcluster.cluster import SECRET_LOG_LINES, SECRET_LOGGER, ClusterAPI
+from devcluster.api import ClusterAPI
+from devcluster.components import SECRET_LOG_LINES, SECRET_LOGGER
 from tests.k3s_mcp.conftest import ClientFactory, create, deployment, wait_until
 
 # Put together at run time, so no scanner takes this file for a leak.

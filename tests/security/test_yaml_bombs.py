@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
 from tests.k3s_mcp.conftest import call, call_error

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from k3s_mcp.kube.config import read_contexts
 from k3s_mcp.settings import Settings
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create

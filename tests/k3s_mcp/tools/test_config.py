@@ -8,7 +8,7 @@ from typing import Any
 
 from fastmcp import Client
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create
 
 SECRET_VALUE = "hunter2-very-secret-value"

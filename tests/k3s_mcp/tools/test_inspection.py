@@ -6,7 +6,7 @@ from typing import Any
 
 from fastmcp import Client
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from tests.k3s_mcp.conftest import call, call_error, create, deployment, running_pods, wait_until
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from devcluster.cluster import ClusterAPI
+from devcluster.api import ClusterAPI
 from k3s_mcp.quantities import parse_quantity
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create
 
