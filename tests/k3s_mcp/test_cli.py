@@ -16,11 +16,12 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
+from devcluster.cache import cache_root
 from tests.k3s_mcp.conftest import call
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
-NPM_PREFIX = Path.home() / ".cache" / "k3s-mcp" / "npm"
+NPM_PREFIX = cache_root() / "npm"
 
 
 def server_env(kubeconfig: str) -> dict[str, str]:
