@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from fastmcp import Context
+from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import FIELD_MANAGER, KubeSession, ResourceInfo, Target
+from k3s_mcp.kube import KubeSession, ResourceInfo
 
 _VOLATILE_METADATA = ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid")
 
@@ -103,20 +107,85 @@ async def patch_object(
     A merge patch unless `content_type` says otherwise (JSON patch, strategic merge patch).
     """
     ns = namespace if info.namespaced else None
-    target = Target(info.kind, name, ns, action=action)
-    before = await session.request("GET", info.path(ns, name), target=target)
-    query = [("fieldManager", FIELD_MANAGER)]
-    if dry_run:
-        query.append(("dryRun", "All"))
-    after = await session.request(
-        "PATCH",
-        info.path(ns, name, subresource),
-        target=target,
-        query=query,
-        body=patch,
-        content_type=content_type,
+    before = await session.get(info, name, ns)
+    after = await session.patch(
+        info, name, ns, patch, action=action, dry_run=dry_run, subresource=subresource, content_type=content_type
     )
     if subresource:
         # A subresource answers with its own kind (Scale); the object itself is what callers want.
-        after = before if dry_run else await session.request("GET", info.path(ns, name), target=target)
+        after = before if dry_run else await session.get(info, name, ns)
     return _change(info, name, ns, outcome(before, after, dry_run), dry_run, done), after
+
+
+class ScaleResult(BaseModel):
+    """What scaling did and whether the replicas became ready in time."""
+
+    name: str
+    namespace: str
+    previous_replicas: int
+    replicas: int
+    ready_replicas: int
+    dry_run: bool = False
+    settled: bool = Field(description="True when every requested replica is updated and ready.")
+    waited_seconds: float
+    message: str
+
+
+async def scale_and_wait(
+    session: KubeSession,
+    ctx: Context,
+    info: ResourceInfo,
+    name: str,
+    namespace: str,
+    replicas: int,
+    *,
+    settled: Callable[[dict[str, Any], int], tuple[bool, int]],
+    wait: bool,
+    dry_run: bool,
+    subresource: str | None = None,
+    stuck_hint: str,
+) -> ScaleResult:
+    """Set a workload's replica count (a merge patch, or through `subresource` 'scale') and, unless told not to,
+    wait up to K3S_SCALE_WAIT_SECONDS until `settled` says the controller has made them ready, reporting progress."""
+    what = name if info.kind == "Deployment" else f"{info.kind} {name}"
+    before = await session.get(info, name, namespace)
+    previous = int((before.get("spec") or {}).get("replicas", 1))
+    await session.patch(
+        info,
+        name,
+        namespace,
+        {"spec": {"replicas": replicas}},
+        action="scale",
+        dry_run=dry_run,
+        subresource=subresource,
+    )
+    started = time.monotonic()
+    deadline = started + session.settings.scale_wait_seconds
+    done, ready = settled(before, replicas)
+    while not dry_run:
+        current = await session.get(info, name, namespace)
+        done, ready = settled(current, replicas)
+        await ctx.report_progress(ready, replicas or 1, f"{ready}/{replicas} replicas ready")
+        if done or not wait or time.monotonic() >= deadline:
+            break
+        await asyncio.sleep(0.5)
+    waited = round(time.monotonic() - started, 2)
+    if dry_run:
+        message = f"Dry run: would scale {what} from {previous} to {replicas}. Nothing was changed."
+    elif done:
+        message = f"Scaled {what} from {previous} to {replicas}; all {replicas} ready after {waited}s."
+    elif not wait:
+        message = f"Scaled {what} from {previous} to {replicas}; not waiting ({ready} ready now)."
+    else:
+        message = f"Scaled {what} from {previous} to {replicas}, but only {ready} ready after {waited}s. {stuck_hint}"
+    return ScaleResult(
+        name=name,
+        namespace=namespace,
+        previous_replicas=previous,
+        replicas=replicas,
+        ready_replicas=ready,
+        dry_run=dry_run,
+        settled=done and not dry_run,
+        waited_seconds=waited,
+        message=message,
+    )

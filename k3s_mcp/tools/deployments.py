@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Annotated, Any
 
 from fastmcp import Context, FastMCP
@@ -11,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
-from k3s_mcp.tools.parameters import ContinueToken, Limit, ListNamespace, Namespace
+from k3s_mcp.tools.changes import ScaleResult, scale_and_wait
+from k3s_mcp.tools.parameters import ContinueToken, DryRun, Limit, ListNamespace, Namespace
 from k3s_mcp.views import Condition, DeploymentRow, RowPage, conditions, deployment_row, page, trim
 
 deployments: FastMCP = FastMCP("deployments")
@@ -23,19 +22,6 @@ class DeploymentDetail(BaseModel):
     summary: DeploymentRow
     conditions: list[Condition]
     object: dict[str, Any] = Field(description="The Deployment without managedFields and last-applied.")
-
-
-class ScaleResult(BaseModel):
-    """What scaling did and whether the replicas became ready in time."""
-
-    name: str
-    namespace: str
-    previous_replicas: int
-    replicas: int
-    ready_replicas: int
-    settled: bool = Field(description="True when every requested replica is updated and ready.")
-    waited_seconds: float
-    message: str
 
 
 @tool(deployments, title="List deployments", safety=READ_ONLY)
@@ -93,44 +79,23 @@ async def scale_deployment(
     wait: Annotated[
         bool, Field(description="Wait (up to K3S_SCALE_WAIT_SECONDS) until the replicas are ready.")
     ] = True,
+    dry_run: DryRun = False,
 ) -> ScaleResult:
     """Set a deployment's replica count and, by default, wait until the controller has made them ready.
 
     Reports progress while waiting. A deployment owned by an autoscaler may be scaled back by it.
     """
     session = current_session()
-    ns = session.namespace_or_default(namespace)
     info = await session.resolve("deployments.apps")
-    before = await session.get(info, name, ns)
-    previous = int((before.get("spec") or {}).get("replicas", 1))
-    await session.patch(info, name, ns, {"spec": {"replicas": replicas}}, action="scale")
-    started = time.monotonic()
-    deadline = started + session.settings.scale_wait_seconds
-    settled, ready = False, 0
-    while True:
-        current = await session.get(info, name, ns)
-        settled, ready = _settled(current, replicas)
-        await ctx.report_progress(ready, replicas or 1, f"{ready}/{replicas} replicas ready")
-        if settled or not wait or time.monotonic() >= deadline:
-            break
-        await asyncio.sleep(0.5)
-    waited = round(time.monotonic() - started, 2)
-    if settled:
-        message = f"Scaled {name} from {previous} to {replicas}; all {replicas} ready after {waited}s."
-    elif not wait:
-        message = f"Scaled {name} from {previous} to {replicas}; not waiting ({ready} ready now)."
-    else:
-        message = (
-            f"Scaled {name} from {previous} to {replicas}, but only {ready} ready after {waited}s. "
-            "Check get_pods and the deployment's conditions (get_deployment) for the cause."
-        )
-    return ScaleResult(
-        name=name,
-        namespace=ns,
-        previous_replicas=previous,
-        replicas=replicas,
-        ready_replicas=ready,
-        settled=settled,
-        waited_seconds=waited,
-        message=message,
+    return await scale_and_wait(
+        session,
+        ctx,
+        info,
+        name,
+        session.namespace_or_default(namespace),
+        replicas,
+        settled=_settled,
+        wait=wait,
+        dry_run=dry_run,
+        stuck_hint="Check get_pods and the deployment's conditions (get_deployment) for the cause.",
     )

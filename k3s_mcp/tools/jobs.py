@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastmcp import FastMCP
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import FIELD_MANAGER, Target, current_session
+from k3s_mcp.kube import current_session
 from k3s_mcp.tools import READ_ONLY, WRITE, WRITE_AGAIN, tool
 from k3s_mcp.tools.changes import ObjectChange, patch_object
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
@@ -144,10 +144,7 @@ async def create_job_from_cronjob(
         "spec": template.get("spec") or {},
     }
     job_info = await session.resolve("jobs.batch")
-    query = [("fieldManager", FIELD_MANAGER)] + ([("dryRun", "All")] if dry_run else [])
-    await session.request(
-        "POST", job_info.path(ns), target=Target("Job", name, ns, action="create"), query=query, body=job
-    )
+    await session.create(job_info, ns, job, dry_run=dry_run)
     verb = "Would create" if dry_run else "Created"
     return CreatedJob(
         job=name,

@@ -8,7 +8,7 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import FIELD_MANAGER, KubeSession, ResourceInfo, Target, current_session
+from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
 from k3s_mcp.kube.requests import check_name
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.parameters import DryRun, Namespace
@@ -216,17 +216,7 @@ async def _create_or_update(
         patch: dict[str, Any] = {"spec": spec}
         if labels:
             patch["metadata"] = {"labels": labels}
-        if dry_run:
-            applied = await session.request(
-                "PATCH",
-                info.path(ns, name),
-                target=Target(info.kind, name, ns, action="update"),
-                query=[("fieldManager", FIELD_MANAGER), ("dryRun", "All")],
-                body=patch,
-                content_type="application/merge-patch+json",
-            )
-        else:
-            applied = await session.patch(info, name, ns, patch, action="update")
+        applied = await session.patch(info, name, ns, patch, action="update", dry_run=dry_run)
         action = "updated"
     applied.setdefault("kind", info.kind)
     return ScalerChange(

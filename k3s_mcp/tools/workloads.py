@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Annotated, Any
 
 from fastmcp import Context, FastMCP
@@ -11,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
-from k3s_mcp.tools.changes import patch_object
+from k3s_mcp.tools.changes import ScaleResult, scale_and_wait
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
 from k3s_mcp.views import (
     Condition,
@@ -40,18 +38,6 @@ class DaemonSetDetail(BaseModel):
     summary: DaemonSetRow
     conditions: list[Condition]
     object: dict[str, Any] = Field(description="The DaemonSet without managedFields and last-applied.")
-
-
-class StatefulSetScaleResult(BaseModel):
-    name: str
-    namespace: str
-    previous_replicas: int
-    replicas: int
-    ready_replicas: int
-    dry_run: bool
-    settled: bool = Field(description="True when every requested replica is ready (and no extra remain).")
-    waited_seconds: float
-    message: str
 
 
 @tool(workloads, title="List StatefulSets", safety=READ_ONLY)
@@ -128,58 +114,24 @@ async def scale_statefulset(
         bool, Field(description="Wait (up to K3S_SCALE_WAIT_SECONDS) until the replicas are ready.")
     ] = True,
     dry_run: DryRun = False,
-) -> StatefulSetScaleResult:
+) -> ScaleResult:
     """Set a StatefulSet's replica count through its scale subresource and, by default, wait for readiness.
 
     Pods start and stop one at a time in ordinal order (name-0, name-1, ...) unless podManagementPolicy is
     Parallel. Scaling down keeps the PersistentVolumeClaims of removed pods.
     """
     session = current_session()
-    ns = session.namespace_or_default(namespace)
     info = await session.resolve("statefulsets.apps")
-    before = await session.get(info, name, ns)
-    previous = int((before.get("spec") or {}).get("replicas", 1))
-    await patch_object(
+    return await scale_and_wait(
         session,
+        ctx,
         info,
         name,
-        ns,
-        {"spec": {"replicas": replicas}},
-        action="scale",
-        done="scaled",
+        session.namespace_or_default(namespace),
+        replicas,
+        settled=_statefulset_settled,
+        wait=wait,
         dry_run=dry_run,
         subresource="scale",
-    )
-    started = time.monotonic()
-    deadline = started + session.settings.scale_wait_seconds
-    settled, ready = _statefulset_settled(before, replicas)
-    while not dry_run:
-        current = await session.get(info, name, ns)
-        settled, ready = _statefulset_settled(current, replicas)
-        await ctx.report_progress(ready, replicas or 1, f"{ready}/{replicas} replicas ready")
-        if settled or not wait or time.monotonic() >= deadline:
-            break
-        await asyncio.sleep(0.5)
-    waited = round(time.monotonic() - started, 2)
-    if dry_run:
-        message = f"Dry run: would scale StatefulSet {name} from {previous} to {replicas}. Nothing was changed."
-    elif settled:
-        message = f"Scaled StatefulSet {name} from {previous} to {replicas}; all {replicas} ready after {waited}s."
-    elif not wait:
-        message = f"Scaled StatefulSet {name} from {previous} to {replicas}; not waiting ({ready} ready now)."
-    else:
-        message = (
-            f"Scaled StatefulSet {name} from {previous} to {replicas}, but only {ready} ready after {waited}s. "
-            "Pods start in order, so one stuck pod blocks the rest: check get_pods and describe_object."
-        )
-    return StatefulSetScaleResult(
-        name=name,
-        namespace=ns,
-        previous_replicas=previous,
-        replicas=replicas,
-        ready_replicas=ready,
-        dry_run=dry_run,
-        settled=settled and not dry_run,
-        waited_seconds=waited,
-        message=message,
+        stuck_hint="Pods start in order, so one stuck pod blocks the rest: check get_pods and describe_object.",
     )

@@ -67,3 +67,16 @@ async def test_scale_deployment_waits_for_the_controller(
 async def test_scale_deployment_rejects_negative_replicas(mcp_client: Client[Any], namespace: str) -> None:
     message = await call_error(mcp_client, "scale_deployment", {"name": "x", "namespace": namespace, "replicas": -1})
     assert message == "Invalid argument `replicas`: must be at least 0, got -1."
+
+
+async def test_scale_deployment_dry_run_changes_nothing(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    create(cluster_api, f"/apis/apps/v1/namespaces/{namespace}/deployments", deployment("steady", 1))
+    answer = await call(
+        mcp_client, "scale_deployment", {"name": "steady", "namespace": namespace, "replicas": 4, "dry_run": True}
+    )
+    assert answer["dry_run"] is True and answer["settled"] is False
+    assert answer["message"] == "Dry run: would scale steady from 1 to 4. Nothing was changed."
+    status, live = cluster_api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/steady")
+    assert status == 200 and live["spec"]["replicas"] == 1
