@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cortex.mcp_adapter import needs_confirmation, tool_safety
+
 if TYPE_CHECKING:
     # Only for annotations: the offline router never needs the MCP package's 30 MB of models.
-    import mcp.types as mcp_types
+    import mcp_types
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,11 @@ class ToolSpec:
     @property
     def required(self) -> list[str]:
         return [str(name) for name in self.input_schema.get("required") or []]
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Whether a call runs only with the user's consent (cortex.mcp_adapter's one rule)."""
+        return needs_confirmation(self.destructive, self.parameters)
 
     def parameter_kind(self, name: str) -> str:
         """The JSON type of a parameter ("string", "integer", ...), with nullable unions collapsed."""
@@ -73,17 +80,14 @@ class ToolSpec:
     @classmethod
     def from_mcp(cls, tool: mcp_types.Tool) -> ToolSpec:
         annotations = tool.annotations
-        # MCP says destructiveHint defaults to true for tools that are not read-only: be as careful as that.
-        read_only = bool(annotations and annotations.read_only_hint)
-        destructive_hint = annotations.destructive_hint if annotations else None
-        destructive = (not read_only) if destructive_hint is None else bool(destructive_hint)
+        safety = tool_safety(annotations)
         return cls(
             name=tool.name,
             title=tool.title or (annotations.title if annotations else None),
             description=tool.description or "",
             input_schema=dict(tool.input_schema or {"type": "object", "properties": {}}),
-            destructive=destructive,
-            read_only=read_only,
+            destructive=safety.destructive,
+            read_only=safety.read_only,
         )
 
 

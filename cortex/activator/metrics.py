@@ -7,18 +7,8 @@ from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-# Layer names as the cortex chart spells them: its KEDA ScaledObjects wake each layer on
-# sum(cortex_activator_pending_requests{layer="<name>"}), so these strings are part of the chart's contract.
-CLASSIFIER_LAYER = "reasoning-classifier"
-REASONING_LAYER = "reasoning-slm"
-UNIFI_API_LAYER = "unifi-api"
-UNIFI_SSH_LAYER = "unifi-ssh"
-TELEMETRY_LAYER = "cortex-telemetry"
-SCALED_LAYERS = (CLASSIFIER_LAYER, REASONING_LAYER, UNIFI_API_LAYER, UNIFI_SSH_LAYER, TELEMETRY_LAYER)
-# The k3s_mcp server is always on (no autoscaler reads it); its series shows calls in flight.
-MCP_LAYER = "k3s-mcp"
-LAYERS = (*SCALED_LAYERS, MCP_LAYER)
-TIERS = ("keyword", "similarity", "classifier", "reasoning", "none")
+from cortex.activator.decision import Tier
+from cortex.layers.names import GAUGED_LAYERS
 
 
 class ActivatorMetrics:
@@ -58,11 +48,11 @@ class ActivatorMetrics:
             registry=self.registry,
         )
         # Every series exists from start-up, so an autoscaler never reads an empty result.
-        for layer in LAYERS:
+        for layer in GAUGED_LAYERS:
             self.pending.labels(layer=layer).set(0)
             self.cold_starts.labels(layer=layer)
-        for tier in TIERS:
-            self.latency.labels(tier=tier)
+        for tier in Tier:
+            self.latency.labels(tier=tier.value)
 
     @contextmanager
     def holding(self, layer: str) -> Iterator[None]:

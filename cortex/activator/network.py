@@ -10,9 +10,17 @@ from collections.abc import Mapping
 
 import httpx
 
-from cortex.activator.metrics import TELEMETRY_LAYER, ActivatorMetrics
-from cortex.layers.client import HttpTelemetryClient, LayerClient, LayerDispatcher, TelemetrySink, failure
+from cortex.activator.metrics import ActivatorMetrics
+from cortex.layers.client import (
+    HttpTelemetryClient,
+    LayerClient,
+    LayerDispatcher,
+    TelemetrySink,
+    failure,
+    layer_urls,
+)
 from cortex.layers.contract import LayerRequest, LayerResponse
+from cortex.layers.names import TELEMETRY_LAYER
 from cortex.layers.settings import LayerClientSettings
 from cortex.layers.telemetry import OutcomeEvent
 
@@ -167,13 +175,11 @@ class CountedDispatcher(LayerDispatcher):
         cls, settings: LayerClientSettings, metrics: ActivatorMetrics, wake_timeout_seconds: float
     ) -> CountedDispatcher:
         """Counted HTTP clients for every layer whose CORTEX_LAYERS_*_URL is set."""
-        urls = {
-            "k3s": settings.k3s_url,
-            "unifi-api": settings.unifi_api_url,
-            "unifi-ssh": settings.unifi_ssh_url,
-        }
         return cls.wrap(
-            LayerDispatcher.from_settings(settings), metrics, urls=urls, wake_timeout_seconds=wake_timeout_seconds
+            LayerDispatcher.from_settings(settings),
+            metrics,
+            urls=layer_urls(settings),
+            wake_timeout_seconds=wake_timeout_seconds,
         )
 
     async def aclose(self) -> None:

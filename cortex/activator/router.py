@@ -13,7 +13,7 @@ from cortex.activator.complexity import score_request
 from cortex.activator.decision import Mode, RouteDecision, Tier, TierAnswer
 from cortex.activator.embedding import EmbeddingUnavailable
 from cortex.activator.learning import MemoryUnavailable
-from cortex.activator.metrics import CLASSIFIER_LAYER, REASONING_LAYER, ActivatorMetrics
+from cortex.activator.metrics import ActivatorMetrics
 from cortex.activator.spelling import correct_typos
 from cortex.activator.tiers.classifier import ClassifierTier
 from cortex.activator.tiers.keyword import KeywordTier
@@ -21,6 +21,7 @@ from cortex.activator.tiers.model_endpoint import ModelOutputError, ModelTimeout
 from cortex.activator.tiers.reasoning import ReasoningTier
 from cortex.activator.tiers.similarity import SimilarityTier
 from cortex.activator.wake import Layer, LayerWaker
+from cortex.layers.names import CLASSIFIER_LAYER, REASONING_LAYER
 from cortex.layers.unifi_intents import UnifiMatch, match_unifi_request
 
 # The layer each model tier waits on, for the pending-requests gauge KEDA wakes the layer by.
@@ -93,7 +94,7 @@ class Router:
             spec = self.catalog.get(name)
             if spec is None:
                 continue
-            if spec.destructive or self.keyword.requires_confirmation(name):
+            if spec.needs_confirmation or self.keyword.requires_confirmation(name):
                 return True
             if tier in (Tier.CLASSIFIER, Tier.REASONING) and not spec.read_only:
                 return True

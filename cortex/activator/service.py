@@ -13,9 +13,9 @@ from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import Mode, PlanStep, RouteDecision
 from cortex.activator.decisions import DecisionLog
 from cortex.activator.embedding import MiniLMEmbedder
-from cortex.activator.execution import ExecutionResult, ExecutorUnavailable, ToolExecutor
+from cortex.activator.execution import ExecutionResult, ToolExecutor
 from cortex.activator.learning import MemoryUnavailable, RouteMemory
-from cortex.activator.metrics import CLASSIFIER_LAYER, MCP_LAYER, REASONING_LAYER, ActivatorMetrics
+from cortex.activator.metrics import ActivatorMetrics
 from cortex.activator.network import CountedDispatcher
 from cortex.activator.router import Router
 from cortex.activator.settings import ActivatorSettings
@@ -27,7 +27,9 @@ from cortex.activator.tiers.reasoning import ReasoningTier
 from cortex.activator.tiers.similarity import SimilarityTier
 from cortex.activator.wake import Layer, LayerWaker
 from cortex.layers.client import LayerCall, LayerDispatcher
+from cortex.layers.names import CLASSIFIER_LAYER, MCP_LAYER, REASONING_LAYER
 from cortex.layers.settings import LayerClientSettings
+from cortex.mcp_adapter import CONFIRM_ARGUMENT, McpUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +148,7 @@ class Activator:
             try:
                 await self.executor.start()
                 catalog = await self.executor.catalog()
-            except ExecutorUnavailable as exc:
+            except McpUnavailable as exc:
                 self.problems.append(str(exc))
                 log.warning("%s; using the catalog snapshot, execution disabled", exc)
         if catalog is None:
@@ -242,11 +244,11 @@ class Activator:
         spec = self.catalog.get(decision.tool)
         steps = decision.plan or ([PlanStep(tool=spec.name, arguments=decision.arguments)] if spec else [])
         for step in steps:
-            step.arguments.pop("confirm", None)
+            step.arguments.pop(CONFIRM_ARGUMENT, None)
             step_spec = self.catalog.get(step.tool)
             # k3s_mcp's own confirmation policy adds a `confirm` parameter; pass the user's consent through.
-            if request.confirm and step_spec is not None and "confirm" in step_spec.parameters:
-                step.arguments["confirm"] = True
+            if request.confirm and step_spec is not None and CONFIRM_ARGUMENT in step_spec.parameters:
+                step.arguments[CONFIRM_ARGUMENT] = True
         if request.dry_run:
             for step in steps:
                 step_spec = self.catalog.get(step.tool)
@@ -362,11 +364,7 @@ class Activator:
                 "missing_arguments",
                 f"{decision.tool} needs {', '.join(decision.missing_arguments)}; name them in the request",
             )
-        destructive = [
-            s.tool
-            for s in steps
-            if (spec := self.catalog.get(s.tool)) and (spec.destructive or "confirm" in spec.parameters)
-        ]
+        destructive = [s.tool for s in steps if (spec := self.catalog.get(s.tool)) and spec.needs_confirmation]
         if (destructive or decision.requires_confirmation) and not request.confirm:
             tools = ", ".join(destructive or [decision.tool])
             return "needs_confirmation", f"{tools} is destructive: send the request again with confirm=true"

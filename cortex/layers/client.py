@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import httpx
 from pydantic import ValidationError
 
+from cortex.layers import names
 from cortex.layers.contract import ErrorBody, LayerRequest, LayerResponse
 from cortex.layers.service import LayerRunner
 from cortex.layers.settings import LayerClientSettings
@@ -20,7 +21,16 @@ from cortex.layers.telemetry import OutcomeEvent, Result, TelemetryStore
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_FAILOVER: Mapping[str, str] = {"unifi-api": "unifi-ssh"}
+DEFAULT_FAILOVER: Mapping[str, str] = names.FAILOVER
+
+
+def layer_urls(settings: LayerClientSettings) -> dict[str, str | None]:
+    """The configured base URL of each execution layer (None where CORTEX_LAYERS_<NAME>_URL is unset)."""
+    return {
+        names.K3S: settings.k3s_url,
+        names.UNIFI_API: settings.unifi_api_url,
+        names.UNIFI_SSH: settings.unifi_ssh_url,
+    }
 
 
 def failure(layer: str, action: str, code: str, message: str, status: int) -> LayerResponse:
@@ -224,14 +234,9 @@ class LayerDispatcher:
         """A dispatcher over HTTP to every layer whose URL is configured."""
         config = settings or LayerClientSettings()
         token = config.token.get_secret_value() if config.token else None
-        urls = {
-            "k3s": config.k3s_url,
-            "unifi-api": config.unifi_api_url,
-            "unifi-ssh": config.unifi_ssh_url,
-        }
         clients: dict[str, LayerClient] = {
             name: HttpLayerClient(name, url, token=token, timeout=config.timeout_seconds)
-            for name, url in urls.items()
+            for name, url in layer_urls(config).items()
             if url
         }
         telemetry = (

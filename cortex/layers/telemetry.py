@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from cortex.layers import names
 from cortex.layers.service import MAX_BODY_BYTES, describe_validation_error, require_token
 from cortex.layers.settings import LayerServiceSettings, TelemetrySettings
 
@@ -222,7 +223,7 @@ def build_telemetry_app(
     service = service_settings or LayerServiceSettings()
 
     async def health(_: Request) -> Response:
-        return JSONResponse({"status": "ok", "layer": "telemetry"})
+        return JSONResponse({"status": "ok", "layer": names.TELEMETRY})
 
     async def ready(_: Request) -> Response:
         path = telemetry.settings.audit_log_path
@@ -269,15 +270,8 @@ def build_telemetry_app(
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route("/v1/events", require_token(token, "telemetry", events), methods=["POST"]),
-        Route("/v1/audit", require_token(token, "telemetry", audit), methods=["GET"]),
-        Route("/v1/training-set", require_token(token, "telemetry", training_set), methods=["GET"]),
+        Route("/v1/events", require_token(token, names.TELEMETRY, events), methods=["POST"]),
+        Route("/v1/audit", require_token(token, names.TELEMETRY, audit), methods=["GET"]),
+        Route("/v1/training-set", require_token(token, names.TELEMETRY, training_set), methods=["GET"]),
     ]
     return Starlette(routes=routes)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve cortex-telemetry over HTTP."""
-    from cortex.layers.cli import main as layer_main
-
-    return layer_main(["telemetry", *(argv or [])])

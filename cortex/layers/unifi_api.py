@@ -12,6 +12,7 @@ import httpx
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel
 
+from cortex.layers import names
 from cortex.layers.contract import ActionSpec, ExecutionLayer, LayerError, NoParams
 from cortex.layers.settings import UnifiApiSettings
 from cortex.layers.unifi_model import (
@@ -182,7 +183,7 @@ def _envelope_data(response: httpx.Response, what: str) -> list[Any]:
 class UnifiApiLayer(ExecutionLayer):
     """Lists clients and devices, blocks and unblocks clients, restarts devices (with confirmation)."""
 
-    name = "unifi-api"
+    name = names.UNIFI_API
 
     def __init__(
         self, settings: UnifiApiSettings | None = None, transport: httpx.AsyncBaseTransport | None = None
@@ -261,11 +262,4 @@ class UnifiApiLayer(ExecutionLayer):
                 "POST", "cmd/devmgr", {"cmd": "restart", "mac": params.mac}, f"restart device {params.mac}"
             )
             return {"mac": params.mac, "restarting": True}
-        raise LayerError("unknown_action", f"unifi-api has no action {action!r}", 404)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve execution-unifi-api over HTTP."""
-    from cortex.layers.cli import main as layer_main
-
-    return layer_main(["unifi-api", *(argv or [])])
+        raise LayerError("unknown_action", f"{self.name} has no action {action!r}", 404)

@@ -12,6 +12,7 @@ from typing import Any
 import asyncssh
 from pydantic import BaseModel
 
+from cortex.layers import names
 from cortex.layers.contract import ActionSpec, ExecutionLayer, LayerError, NoParams
 from cortex.layers.settings import UnifiSshSettings
 from cortex.layers.unifi_model import ClientRow, DeviceRow, LogParams
@@ -32,7 +33,7 @@ MAX_OUTPUT_CHARS = 1_000_000
 class UnifiSshLayer(ExecutionLayer):
     """Reads clients, the device itself, its summary and its log over SSH, with host key checking on."""
 
-    name = "unifi-ssh"
+    name = names.UNIFI_SSH
 
     def __init__(self, settings: UnifiSshSettings | None = None) -> None:
         self.settings = settings or UnifiSshSettings()
@@ -75,7 +76,7 @@ class UnifiSshLayer(ExecutionLayer):
             lines = params.lines if isinstance(params, LogParams) else LogParams().lines
             text = await self.run_allowed("messages")
             return {"lines": text.splitlines()[-lines:]}
-        raise LayerError("unknown_action", f"unifi-ssh has no action {action!r}", 404)
+        raise LayerError("unknown_action", f"{self.name} has no action {action!r}", 404)
 
     async def _mca_dump(self) -> dict[str, Any]:
         output = await self.run_allowed("mca_dump")
@@ -235,10 +236,3 @@ def device_from_mca_dump(dump: Mapping[str, Any]) -> DeviceRow:
         state="connected",
         uptime_s=_int_or_none(dump.get("uptime")),
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve execution-unifi-ssh over HTTP."""
-    from cortex.layers.cli import main as layer_main
-
-    return layer_main(["unifi-ssh", *(argv or [])])

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from cortex.activator.metrics import LAYERS, SCALED_LAYERS, ActivatorMetrics
+from cortex.activator.metrics import ActivatorMetrics
 from cortex.activator.settings import ActivatorSettings
 from cortex.cli import main as cortex_main
+from cortex.layers import names
 from cortex.layers.settings import LayerClientSettings
 from tests.charts.helm_cli import Helm, stage_charts
 
@@ -41,11 +42,11 @@ def test_layer_names_are_the_scaledobject_queries(cortex_chart: tuple[Helm, Path
         match = QUERY.match(trigger["metadata"]["query"])
         assert match, trigger["metadata"]["query"]
         queried.append(match["layer"])
-    assert sorted(queried) == sorted(SCALED_LAYERS)
+    assert sorted(queried) == sorted(names.SCALED_LAYERS)
     # Every layer KEDA reads has a series at 0 from start-up, and nothing else is named like a layer.
     exposition = ActivatorMetrics().exposition().decode()
     exported = set(re.findall(r'cortex_activator_pending_requests\{layer="([^"]+)"\} 0\.0', exposition))
-    assert exported == set(LAYERS) and set(SCALED_LAYERS) <= exported
+    assert exported == set(names.GAUGED_LAYERS) and set(names.SCALED_LAYERS) <= exported
 
 
 @pytest.mark.parametrize(
@@ -130,3 +131,4 @@ def test_layer_commands_of_the_chart_run_through_cortex_layer_too(
             assert exit_info.value.code == 0
             assert "--port" in capsys.readouterr().out
     assert sorted(layers) == ["telemetry", "unifi-api", "unifi-ssh"]
+    assert set(layers) <= set(names.SERVED_LAYERS)

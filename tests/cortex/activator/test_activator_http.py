@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from cortex.activator.http_app import create_app
-from cortex.activator.metrics import LAYERS
 from cortex.activator.service import Activator
+from cortex.layers.names import GAUGED_LAYERS
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ async def test_health_ready_and_openapi(http: httpx.AsyncClient) -> None:
 
 async def test_pending_requests_exist_for_every_layer_from_start(http: httpx.AsyncClient) -> None:
     text = (await http.get("/metrics")).text
-    for layer in LAYERS:
+    for layer in GAUGED_LAYERS:
         assert f'cortex_activator_pending_requests{{layer="{layer}"}} 0.0' in text
 
 

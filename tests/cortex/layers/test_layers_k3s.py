@@ -8,9 +8,10 @@ import pytest
 
 from cortex.layers.client import HttpLayerClient, LayerCall, LayerDispatcher
 from cortex.layers.contract import LayerRequest
-from cortex.layers.k3s import K3sLayer, load_mcp_target
+from cortex.layers.k3s import K3sLayer
 from cortex.layers.service import LayerRunner, build_layer_app
 from cortex.layers.settings import K3sLayerSettings
+from cortex.mcp_adapter import load_mcp_target
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
 from tests.cortex.layers.local_server import serve_app
