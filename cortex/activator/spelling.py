@@ -5,56 +5,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from cortex.activator.vocabulary import vocabulary
+
 # Only command words and kinds are corrected: object names ("web-1") must reach the tools untouched.
-VOCABULARY = frozenset(
-    [
-        "scale",
-        "restart",
-        "delete",
-        "remove",
-        "describe",
-        "list",
-        "show",
-        "logs",
-        "log",
-        "pods",
-        "pod",
-        "nodes",
-        "node",
-        "services",
-        "service",
-        "deployments",
-        "deployment",
-        "namespaces",
-        "namespace",
-        "cluster",
-        "info",
-        "apply",
-        "manifest",
-        "execute",
-        "exec",
-        "run",
-        "replicas",
-        "configmap",
-        "configmaps",
-        "secret",
-        "secrets",
-        "statefulset",
-        "statefulsets",
-        "daemonset",
-        "jobs",
-        "job",
-        "display",
-        "inspect",
-        "bounce",
-        "recycle",
-        "version",
-        "status",
-        "tail",
-        "print",
-        "fetch",
-    ]
-)
+VOCABULARY = vocabulary().correctable
 _WORD = re.compile(r"(?<![\w./-])[A-Za-z]{4,}(?![\w./-])")
 
 
@@ -74,7 +28,7 @@ def _within_one_edit(a: str, b: str) -> bool:
 
 
 # Real words one edit away from the vocabulary; they are what the user meant.
-KNOWN_WORDS = frozenset(["notes", "modes", "codes", "posts", "hosts", "lists", "rules", "roles", "state", "stats"])
+KNOWN_WORDS = vocabulary().real_words
 
 
 def _swapped(a: str, b: str) -> bool:
