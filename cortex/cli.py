@@ -12,8 +12,8 @@ from pathlib import Path
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings, load_settings
+from cortex.activator.tiers.unifi_rules import UnifiRequestError
 from cortex.layers.cli import LAYER_NAMES
-from cortex.layers.unifi_intents import UnifiRequestError
 
 
 async def _route(settings: ActivatorSettings, query: str, namespace: str | None) -> dict[str, object]:

@@ -26,8 +26,8 @@ from cortex.activator.decisions import FeedbackRefused, UnknownDecision
 from cortex.activator.learning import MemoryUnavailable
 from cortex.activator.service import Activator, FeedbackRequest, QueryRequest, QueryResponse
 from cortex.activator.settings import ActivatorSettings
+from cortex.activator.tiers.unifi_rules import UnifiRequestError
 from cortex.activator.wake import LayerWaking
-from cortex.layers.unifi_intents import UnifiRequestError
 from k3s_mcp.http_auth import UnsafeBindError, is_loopback
 from k3s_mcp.http_origin import HostOriginGuard, HostPolicy
 

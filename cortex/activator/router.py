@@ -20,9 +20,9 @@ from cortex.activator.tiers.keyword import KeywordTier
 from cortex.activator.tiers.model_endpoint import ModelOutputError, ModelTimeout, ModelUnavailable
 from cortex.activator.tiers.reasoning import ReasoningTier
 from cortex.activator.tiers.similarity import SimilarityTier
+from cortex.activator.tiers.unifi_rules import UnifiMatch, match_unifi_request
 from cortex.activator.wake import Layer, LayerWaker
 from cortex.layers.names import CLASSIFIER_LAYER, REASONING_LAYER
-from cortex.layers.unifi_intents import UnifiMatch, match_unifi_request
 
 # The layer each model tier waits on, for the pending-requests gauge KEDA wakes the layer by.
 TIER_LAYERS = {Tier.CLASSIFIER: CLASSIFIER_LAYER, Tier.REASONING: REASONING_LAYER}

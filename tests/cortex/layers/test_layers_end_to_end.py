@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cortex.activator.tiers.unifi_rules import UnifiRequestError, dispatch_network_request, match_unifi_request
 from cortex.layers.client import (
     DispatchResult,
     HttpLayerClient,
@@ -26,7 +27,6 @@ from cortex.layers.service import LayerRunner
 from cortex.layers.settings import TelemetrySettings, UnifiApiSettings, UnifiSshSettings
 from cortex.layers.telemetry import TelemetryStore
 from cortex.layers.unifi_api import UnifiApiLayer
-from cortex.layers.unifi_intents import UnifiRequestError, dispatch_network_request, match_unifi_request
 from cortex.layers.unifi_ssh import UnifiSshLayer
 from tests.cortex.layers.local_server import ServedLayers
 from tests.cortex.layers.unifi_controller_emulator import UnifiControllerEmulator

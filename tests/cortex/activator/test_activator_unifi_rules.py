@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cortex.activator.tiers.unifi_rules import UnifiRequestError, match_unifi_request
 from cortex.layers.client import LayerCall
-from cortex.layers.unifi_intents import UnifiRequestError, match_unifi_request
 from cortex.layers.unifi_model import normalize_mac
 
 
