@@ -16,7 +16,7 @@ from typing import Any
 
 from fastmcp.exceptions import ToolError
 
-from k3s_mcp.kube import KubeSession, Target
+from k3s_mcp.kube import KubeError, KubeSession, Target
 from k3s_mcp.kube.config import KubeconfigContexts, read_contexts
 from k3s_mcp.settings import Settings
 
@@ -57,7 +57,7 @@ class ContextSessions:
             return self._active_name
         try:
             current = (await self.contexts()).current
-        except ToolError:
+        except KubeError:
             return None
         # The active session loaded this context at start-up and keeps it, whatever the file says later.
         self._active_name = current
@@ -108,7 +108,7 @@ class ContextSessions:
         session = await self.session_for(name)
         try:
             version = await self.probe(session, name)
-        except ToolError as error:
+        except (ToolError, KubeError) as error:
             kept = previous or "the kubeconfig's current context"
             raise ToolError(f"Not switched: {error} The active context stays {kept!r}.") from None
         async with self._lock:

@@ -15,7 +15,7 @@ from fastmcp.exceptions import ToolError
 from k3s_mcp.helm.arguments import ChartRequest, values_yaml
 from k3s_mcp.helm.local_charts import packaged_chart_from
 from k3s_mcp.helm.releases import HelmRelease, HelmReleaseRow
-from k3s_mcp.kube import KubeSession, ResourceInfo
+from k3s_mcp.kube import KubeError, KubeSession, ResourceInfo
 from k3s_mcp.views import age, trim
 
 HELMCHARTS = "helmcharts.helm.cattle.io"
@@ -26,7 +26,7 @@ async def helmchart_info(session: KubeSession, kind: str = HELMCHARTS) -> Resour
     """The HelmChart (or HelmChartConfig) resource type, or a ToolError saying the cluster is not K3s."""
     try:
         return await session.resolve(kind)
-    except ToolError:
+    except KubeError:
         raise ToolError(
             "The cluster does not serve helm.cattle.io/v1 HelmChart objects: it is not K3s (or its helm "
             "controller is disabled). Fix: use route='helm'."

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from fastmcp.exceptions import ToolError
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.config import ConfigException
 
 
-class KubeError(ToolError):
-    """A failure of the Kubernetes layer, already worded for the person (or model) who asked."""
+class KubeError(Exception):
+    """A failure of the Kubernetes layer, already worded for the person (or model) who asked; the MCP side shows
+    the message as it is (``k3s_mcp.tools.tool``), and other callers can do the same without MCP."""
 
 
 class InvalidNameError(KubeError):
@@ -82,11 +82,9 @@ def _invalid_causes(error: ApiException) -> list[str]:
 def translate_api_error(
     error: BaseException, target: Target, *, server: str | None = None, kubeconfig: str | None = None
 ) -> KubeError:
-    """Turn an API or connection failure into a ToolError that names the object and the fix."""
+    """Turn an API or connection failure into a KubeError that names the object and the fix."""
     if isinstance(error, KubeError):
         return error
-    if isinstance(error, ToolError):
-        return KubeError(str(error))
     what = target.describe()
     where = f" (kubeconfig: {kubeconfig})" if kubeconfig else ""
     if isinstance(error, ApiException):
@@ -169,7 +167,7 @@ def api_errors(target: Target, *, server: str | None = None, kubeconfig: str | N
     """Translate failures raised inside the block with :func:`translate_api_error`."""
     try:
         yield
-    except ToolError:
+    except KubeError:
         raise
     except (ApiException, aiohttp.ClientError, OSError, TimeoutError, ConfigException) as error:
         raise translate_api_error(error, target, server=server, kubeconfig=kubeconfig) from error

@@ -9,7 +9,7 @@ from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 from mcp_types import CallToolRequestParams
 
-from k3s_mcp.kube import Target, translate_api_error
+from k3s_mcp.kube import KubeError, Target, translate_api_error
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ class ErrorShieldMiddleware(Middleware):
             return await call_next(context)
         except (FastMCPError, NotFoundError):
             raise
+        except KubeError as error:
+            # Raised outside a tool (by the policy or context middleware): already one sentence.
+            raise ToolError(str(error)) from None
         except Exception as error:
             name = context.message.name
             log.exception("Tool %s failed unexpectedly", name)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastmcp import FastMCP
+from fastmcp.exceptions import ToolError
 from mcp_types import ToolAnnotations
+
+from k3s_mcp.kube.errors import KubeError
 
 # openWorldHint is true throughout: every tool talks to a cluster outside this process.
 READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -31,5 +35,20 @@ def safety_tags(safety: ToolAnnotations) -> set[str]:
 def tool(
     server: FastMCP[Any], *, title: str, safety: ToolAnnotations, meta: dict[str, Any] | None = None
 ) -> Callable[[F], F]:
-    """Register a tool on `server` with its safety declared once: MCP annotations, and the tags derived from them."""
-    return server.tool(title=title, annotations=safety, tags=safety_tags(safety), meta=meta)
+    """Register a tool on `server` with its safety declared once (MCP annotations, and the tags derived from them),
+    and the Kubernetes layer's errors worded for the client in one place: a :class:`KubeError` is already one
+    sentence for the caller, so it becomes the tool's error as it is."""
+    register = server.tool(title=title, annotations=safety, tags=safety_tags(safety), meta=meta)
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        async def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await function(*args, **kwargs)
+            except KubeError as error:
+                raise ToolError(str(error)) from None
+
+        register(run)
+        return function
+
+    return decorate

@@ -7,10 +7,9 @@ from collections import Counter
 from typing import Annotated, Any
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import KubeSession, Target, current_session
+from k3s_mcp.kube import KubeError, KubeSession, Target, current_session
 from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Limit
 from k3s_mcp.views import (
@@ -70,7 +69,7 @@ async def _ready_endpoints(session: KubeSession, namespace: str | None) -> Count
     try:
         info = await session.resolve("endpointslices.discovery.k8s.io")
         listing = await session.list_page(info, namespace, limit=session.settings.list_limit * 10)
-    except ToolError:
+    except KubeError:
         return None
     counts: Counter[str] = Counter()
     for endpoint_slice in listing.get("items") or []:

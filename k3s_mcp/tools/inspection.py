@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import KubeSession, current_session
+from k3s_mcp.kube import KubeError, KubeSession, current_session
 from k3s_mcp.kube.requests import check_segment, field_selector
 from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Limit, ListNamespace, Namespace
@@ -98,7 +97,7 @@ async def _owner_chain(session: KubeSession, obj: dict[str, Any], namespace: str
         try:
             info = await session.resolve(kind, owner.get("apiVersion"))
             parent = await session.get_optional(info, name, namespace)
-        except ToolError:
+        except KubeError:
             parent = None
         chain.append(Owner(kind=kind, name=name, found=parent is not None))
         if parent is None:

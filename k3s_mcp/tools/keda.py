@@ -8,7 +8,7 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
+from k3s_mcp.kube import KubeError, KubeSession, ResourceInfo, current_session
 from k3s_mcp.kube.requests import check_name
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.parameters import DryRun, Namespace
@@ -142,7 +142,7 @@ def scaler_row(obj: dict[str, Any]) -> ScalerRow:
 async def _info(session: KubeSession, kind: str) -> ResourceInfo:
     try:
         return await session.resolve(f"{kind.lower()}.{KEDA_GROUP}")
-    except ToolError:
+    except KubeError:
         raise ToolError(
             f"The cluster does not serve {kind} ({KEDA_GROUP}): KEDA's CRDs are not installed. "
             "Fix: install KEDA (its Helm chart installs the CRDs and the operator)."

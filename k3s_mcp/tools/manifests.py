@@ -11,7 +11,7 @@ from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from k3s_mcp.bounded_yaml import YamlLimitError, YamlLimits, load_all
-from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
+from k3s_mcp.kube import KubeError, KubeSession, ResourceInfo, current_session
 from k3s_mcp.tools import DESTRUCTIVE, WRITE, tool
 from k3s_mcp.tools.changes import outcome as change_outcome
 
@@ -94,7 +94,7 @@ async def _resolve_for_apply(session: KubeSession, document: dict[str, Any], crd
     for attempt in range(attempts):
         try:
             return await session.resolve(document["kind"], document["apiVersion"])
-        except ToolError:
+        except KubeError:
             if attempt == attempts - 1:
                 raise
             await asyncio.sleep(0.5)
@@ -151,7 +151,7 @@ async def apply_manifest(
             outcome.result = change_outcome(before, after, dry_run, applied=document)
             if kind == "CustomResourceDefinition" and not dry_run:
                 crds_applied = True
-        except ToolError as error:
+        except (ToolError, KubeError) as error:
             outcome.error = str(error)
         results.append(outcome)
     await ctx.report_progress(total, total, "done")

@@ -8,7 +8,7 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import KubeSession, ResourceInfo, current_session
+from k3s_mcp.kube import KubeError, KubeSession, ResourceInfo, current_session
 from k3s_mcp.quantities import parse_quantity
 from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import Labels, ListNamespace
@@ -53,14 +53,14 @@ class NodeUsagePage(BaseModel):
 async def _metrics_resource(session: KubeSession, resource: str) -> ResourceInfo:
     try:
         return await session.resolve(f"{resource}.metrics.k8s.io")
-    except ToolError:
+    except KubeError:
         raise ToolError(NO_METRICS) from None
 
 
 async def _metrics_list(session: KubeSession, info: ResourceInfo, namespace: str | None, labels: str | None) -> Any:
     try:
         return await session.list_page(info, namespace, label_selector=labels, limit=5000)
-    except ToolError as error:
+    except KubeError as error:
         # An APIService that is registered but has no healthy backend answers 503 / 404.
         if any(code in str(error) for code in ("HTTP 503", "not found", "HTTP 404")):
             raise ToolError(f"{NO_METRICS} (The API server said: {error})") from None

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastmcp import FastMCP
-from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import KubeSession, current_session
+from k3s_mcp.kube import KubeError, KubeSession, current_session
 from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Labels, Limit, ListNamespace, Name, Namespace
 from k3s_mcp.views import (
@@ -39,7 +38,7 @@ async def _ingress_classes(session: KubeSession) -> list[dict[str, Any]]:
     try:
         info = await session.resolve("ingressclasses.networking.k8s.io")
         listing = await session.list_page(info, None, limit=500)
-    except ToolError:
+    except KubeError:
         return []
     return list(listing.get("items") or [])
 
