@@ -60,9 +60,24 @@ def route_schema(catalog: ToolCatalog) -> dict[str, Any]:
     }
 
 
+# The rules and examples come before the tool list, so llama.cpp's prompt cache keeps them from one request to the
+# next. Without them Qwen2.5-Coder-0.5B named a tool for every piece of small talk it was given.
+PREAMBLE = (
+    "You route Kubernetes operations requests to exactly one tool, or to none.",
+    "A request that does not ask to read or change something in the cluster gets the tool none: greetings, thanks, "
+    "jokes, stories, poems, recipes, questions about the world.",
+    "Examples:",
+    'good morning! -> {"tool": "none", "confidence": 1.0}',
+    'write a haiku about the sea -> {"tool": "none", "confidence": 1.0}',
+    'what is the capital of France? -> {"tool": "none", "confidence": 1.0}',
+    'show the logs of pod api-0 in prod -> {"tool": "get_logs", "confidence": 0.9, '
+    '"arguments": {"pod_name": "api-0", "namespace": "prod"}}',
+)
+
+
 def system_prompt(catalog: ToolCatalog) -> str:
     lines = [
-        "You route Kubernetes operations requests to exactly one tool.",
+        *PREAMBLE,
         "Tools:",
         *(f"- {spec.name}: {spec.summary()}" for spec in catalog),
         f"- {NONE_CHOICE}: the request is not a cluster operation, or you are unsure.",
