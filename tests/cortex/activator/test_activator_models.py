@@ -1,10 +1,15 @@
-"""Tiers 3 and 4 against a real llama.cpp server running SmolLM2-135M-Instruct, and the model-fault paths.
+"""Tiers 3 and 4 on the real models they run in production, behind llama.cpp's server, and the model-fault paths.
 
-Each model call costs a second or more on two cores, so these tests make few of them.
+Tier 3 is Qwen2.5-Coder-0.5B-Instruct and tier 4 Qwen2.5-Coder-1.5B-Instruct (both Q4_K_M, 2 threads). One answer
+takes seconds on two cores, so each request here is chosen to prove one thing: requests the rules and the
+embeddings leave reach the right tool, small talk is refused, a model-chosen change waits for confirmation, and a
+diagnosis gets a read-only plan inside tier 4's timeout.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
 
 import pytest
@@ -17,13 +22,27 @@ from cortex.activator.service import Activator, QueryRequest
 from cortex.activator.settings import ActivatorSettings
 from cortex.activator.shortlist import ToolShortlist
 from cortex.activator.tiers.classifier import ClassifierTier
-from cortex.activator.tiers.model_endpoint import ChatEndpoint, ModelOutputError
-from cortex.activator.tiers.reasoning import ReasoningTier
+from cortex.activator.tiers.model_endpoint import ChatEndpoint
 
 pytestmark = pytest.mark.model
 
-# Phrasings no rule and no seeded utterance covers, so the cascade has to reach the model tiers.
+# Clear requests that no rule matches and whose nearest seeded utterance is too far to trust.
+PICKS = [
+    (
+        "I need to see what went wrong in the last hour in namespace shop, events only",
+        "get_events",
+        {"namespace": "shop"},
+    ),
+    ("what hostnames does the ingress storefront in shop answer to", "get_ingress", {"namespace": "shop"}),
+]
+CHIT_CHAT = "tell me a joke about cats"
+DELETE = "throw away the secret db-password in shop"
+DIAGNOSIS = "why is my pod web-1 crashlooping in shop"
+# An ordinary request for the fault tests below: they check what happens around the model, not its choice.
 UNSEEN = "could the checkout thing get beefier please, 4 replicas in shop"
+# The tier-3 tests judge the choice, not the speed, and other work may share the two cores: they wait longer than
+# tier 3's 20 s default. The diagnosis test keeps tier 4's own timeout, since answering within it is its point.
+CHOICE_TIMEOUT_SECONDS = 120.0
 
 
 def assert_grounded(query: str, arguments: dict[str, object]) -> None:
@@ -31,76 +50,112 @@ def assert_grounded(query: str, arguments: dict[str, object]) -> None:
         assert grounded(value, query), f"{key}={value!r} does not appear in {query!r}"
 
 
-async def test_classifier_answers_inside_the_catalog_schema(model_server: str, snapshot_catalog: ToolCatalog) -> None:
-    endpoint = ChatEndpoint(model_server, "smollm2", 120)
-    tier = ClassifierTier(endpoint, snapshot_catalog, shortlist=ToolShortlist(snapshot_catalog, MiniLMEmbedder(), 12))
-    try:
-        chosen: list[tuple[str, str | None]] = []
-        for query in (UNSEEN, "show me what is running in payments", "tell me a joke about cats"):
-            try:
-                answer = await tier.answer(query)
-            except ModelOutputError:
-                chosen.append((query, "malformed"))
-                continue
-            # The grammar built from the shortlisted catalog allows only those tools or "none".
-            assert answer.refuse or answer.tool in tier.offered(query)
-            assert 0.0 <= answer.confidence <= 1.0
-            assert_grounded(query, answer.arguments)
-            chosen.append((query, answer.tool))
-        print("\nclassifier (SmolLM2-135M) chose:", chosen)
-        assert any(tool != "malformed" for _, tool in chosen), chosen
-    finally:
-        await endpoint.aclose()
+def report(tier: str, query: str, seconds: float, outcome: object) -> None:
+    print(f"\n{tier} answered in {seconds:.1f} s: {query!r} -> {outcome}", file=sys.stderr)
 
 
-async def test_reasoning_returns_a_checked_plan_or_a_clear_failure(
-    model_server: str, snapshot_catalog: ToolCatalog
+@pytest.fixture(scope="module")
+def shortlist(snapshot_catalog: ToolCatalog) -> ToolShortlist:
+    return ToolShortlist(snapshot_catalog, MiniLMEmbedder(), ActivatorSettings().model_tool_limit)
+
+
+async def test_classifier_picks_the_tool_for_requests_the_rules_and_embeddings_leave(
+    classifier_server: str, snapshot_catalog: ToolCatalog, shortlist: ToolShortlist, offline_activator: Activator
 ) -> None:
-    endpoint = ChatEndpoint(model_server, "smollm2", 120)
-    shortlist = ToolShortlist(snapshot_catalog, MiniLMEmbedder(), 12)
-    tier = ReasoningTier(endpoint, snapshot_catalog, max_steps=3, shortlist=shortlist)
-    query = "why is my pod web-1 crashlooping in shop"
+    endpoint = ChatEndpoint(classifier_server, "classifier", CHOICE_TIMEOUT_SECONDS)
+    tier = ClassifierTier(endpoint, snapshot_catalog, shortlist=shortlist)
     try:
-        try:
+        for query, tool, arguments in PICKS:
+            unrouted = await offline_activator.route(query)
+            assert unrouted.tool is None, f"tiers 1-2 already route {query!r}: {unrouted}"
+            started = time.perf_counter()
             answer = await tier.answer(query)
-        except ModelOutputError as exc:
-            assert str(exc)
-            return
-        steps = answer.plan or []
-        assert answer.tool in snapshot_catalog and len(steps) <= 3
-        for step in steps:
-            assert step.tool in snapshot_catalog
-            assert_grounded(query, step.arguments)
-        print("\nreasoning (SmolLM2-135M) plan:", answer.tool, answer.arguments, [s.tool for s in steps])
+            report("tier 3", query, time.perf_counter() - started, (answer.tool, answer.arguments))
+            assert answer.tool == tool, (query, answer)
+            assert arguments.items() <= answer.arguments.items(), answer.arguments
+            assert_grounded(query, answer.arguments)
     finally:
         await endpoint.aclose()
 
 
-async def test_model_tiers_in_the_cascade_never_execute_a_model_chosen_change_unconfirmed(
-    model_server: str, snapshot_catalog: ToolCatalog, make_settings: Callable[..., ActivatorSettings]
+async def test_classifier_refuses_small_talk(
+    classifier_server: str, snapshot_catalog: ToolCatalog, shortlist: ToolShortlist, offline_activator: Activator
 ) -> None:
-    settings = make_settings(classifier_url=model_server, reasoning_url=model_server)
+    assert (await offline_activator.route(CHIT_CHAT)).tool is None
+    endpoint = ChatEndpoint(classifier_server, "classifier", CHOICE_TIMEOUT_SECONDS)
+    tier = ClassifierTier(endpoint, snapshot_catalog, shortlist=shortlist)
+    try:
+        started = time.perf_counter()
+        answer = await tier.answer(CHIT_CHAT)
+        report("tier 3", CHIT_CHAT, time.perf_counter() - started, answer)
+        assert answer.refuse and answer.tool is None, answer
+    finally:
+        await endpoint.aclose()
+
+
+async def test_a_change_the_classifier_chose_waits_for_confirmation(
+    classifier_server: str,
+    reasoning_server: str,
+    snapshot_catalog: ToolCatalog,
+    make_settings: Callable[..., ActivatorSettings],
+) -> None:
+    settings = make_settings(
+        classifier_url=classifier_server,
+        reasoning_url=reasoning_server,
+        classifier_timeout_seconds=CHOICE_TIMEOUT_SECONDS,
+    )
     activator = Activator(settings, execute=False)
     await activator.start(snapshot_catalog)
     try:
-        response = await activator.handle(QueryRequest(query=UNSEEN))
-        assert not response.executed
-        assert response.tier in {Tier.CLASSIFIER.value, Tier.REASONING.value, Tier.NONE.value}, response
-        if response.tool is not None:
-            spec = snapshot_catalog.tools[response.tool]
-            assert response.requires_confirmation or spec.read_only
-        assert any(e.startswith("keyword:") for e in response.escalations)
-        diagnosis = await activator.route("why is my pod web-1 crashlooping in shop")
-        assert diagnosis.tier in {Tier.REASONING, Tier.NONE}
-        assert any("tiers 1-3 skipped" in e for e in diagnosis.escalations)
+        started = time.perf_counter()
+        response = await activator.handle(QueryRequest(query=DELETE))
+        report("cascade", DELETE, time.perf_counter() - started, (response.tier, response.tool, response.arguments))
+        assert response.tier == Tier.CLASSIFIER.value and response.tool == "delete_secret", response
+        assert {"name": "db-password", "namespace": "shop"}.items() <= response.arguments.items(), response
+        assert response.requires_confirmation and response.status == "needs_confirmation" and not response.executed
+        assert any(e.startswith("keyword:") for e in response.escalations), response.escalations
+        assert any(e.startswith("similarity:") for e in response.escalations), response.escalations
+    finally:
+        await activator.stop()
+
+
+async def test_reasoning_plans_a_diagnosis_within_its_timeout(
+    classifier_server: str,
+    reasoning_server: str,
+    snapshot_catalog: ToolCatalog,
+    make_settings: Callable[..., ActivatorSettings],
+) -> None:
+    settings = make_settings(classifier_url=classifier_server, reasoning_url=reasoning_server)
+    activator = Activator(settings, execute=False)
+    await activator.start(snapshot_catalog)
+    try:
+        started = time.perf_counter()
+        decision = await activator.route(DIAGNOSIS)
+        seconds = time.perf_counter() - started
+        steps: list[tuple[str | None, dict[str, object]]] = [(s.tool, s.arguments) for s in decision.plan]
+        steps = steps or [(decision.tool, decision.arguments)]
+        report("tier 4", DIAGNOSIS, seconds, steps)
+        assert any("tiers 1-3 skipped" in e for e in decision.escalations), decision.escalations
+        # A timeout, an outage or an unusable answer would leave the request with tier "none".
+        assert decision.tier is Tier.REASONING, decision
+        assert seconds < settings.reasoning_timeout_seconds
+        assert decision.tool is not None and len(decision.plan) <= settings.reasoning_max_steps
+        for step in decision.plan or []:
+            assert step.tool in snapshot_catalog
+            assert_grounded(DIAGNOSIS, step.arguments)
+        # A diagnosis looks before it changes anything.
+        for tool in [step.tool for step in decision.plan] or [decision.tool]:
+            assert snapshot_catalog.tools[tool].read_only, f"{tool} in a diagnosis plan: {decision}"
+        assert_grounded(DIAGNOSIS, decision.arguments)
+        assert not decision.requires_confirmation
     finally:
         await activator.stop()
 
 
 async def test_slow_model_times_out_and_falls_through(
-    model_server: str, snapshot_catalog: ToolCatalog, make_settings: Callable[..., ActivatorSettings]
+    classifier_server: str, snapshot_catalog: ToolCatalog, make_settings: Callable[..., ActivatorSettings]
 ) -> None:
-    settings = make_settings(classifier_url=model_server, classifier_timeout_seconds=0.01)
+    settings = make_settings(classifier_url=classifier_server, classifier_timeout_seconds=0.01)
     activator = Activator(settings, execute=False)
     await activator.start(snapshot_catalog)
     try:
@@ -114,9 +169,9 @@ async def test_slow_model_times_out_and_falls_through(
 
 
 async def test_malformed_model_output_is_never_executed(
-    model_server: str, snapshot_catalog: ToolCatalog, make_settings: Callable[..., ActivatorSettings]
+    classifier_server: str, snapshot_catalog: ToolCatalog, make_settings: Callable[..., ActivatorSettings]
 ) -> None:
-    settings = make_settings(classifier_url=model_server)
+    settings = make_settings(classifier_url=classifier_server)
     activator = Activator(settings, execute=False)
     await activator.start(snapshot_catalog)
     try:
