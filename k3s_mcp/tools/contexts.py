@@ -10,22 +10,12 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.contexts import CONTEXT_FREE_META, current_contexts
 from k3s_mcp.tools import READ_ONLY, tool
+from k3s_mcp.views.contexts import ContextRow
 
 contexts: FastMCP = FastMCP("contexts")
 
 # Switching touches no cluster object, only which cluster later calls go to: not destructive, idempotent.
 SWITCH = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
-
-
-class ContextRow(BaseModel):
-    """One kubeconfig context, as `kubectl config get-contexts` shows it."""
-
-    name: str
-    current: bool = Field(description="True for the active context (the one calls without `context` use).")
-    cluster: str
-    user: str
-    namespace: str | None
-    server: str | None = Field(description="API server URL of the context's cluster.")
 
 
 class ContextList(BaseModel):

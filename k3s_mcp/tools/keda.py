@@ -12,12 +12,11 @@ from k3s_mcp.kube import KubeError, KubeSession, ResourceInfo, current_session
 from k3s_mcp.kube.requests import check_name
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.parameters import DryRun, Namespace
-from k3s_mcp.views import RowPage, age, page, trim
+from k3s_mcp.views import RowPage, page, trim
+from k3s_mcp.views.keda import PAUSED, PAUSED_REPLICAS, ScalerRow, scaler_row
 
 keda: FastMCP = FastMCP("keda")
 
-PAUSED = "autoscaling.keda.sh/paused"
-PAUSED_REPLICAS = "autoscaling.keda.sh/paused-replicas"
 KEDA_GROUP = "keda.sh"
 
 ScalerKind = Annotated[
@@ -49,22 +48,6 @@ class Trigger(BaseModel):
         return body
 
 
-class ScalerRow(BaseModel):
-    """One ScaledObject or ScaledJob, with the columns `kubectl get scaledobject` shows."""
-
-    kind: str
-    name: str
-    namespace: str
-    target: str = Field(description="Kind/name scaled (ScaledObject) or the Job's first image (ScaledJob).")
-    min: int | None
-    max: int | None
-    triggers: list[str] = Field(description="Trigger types.")
-    ready: str = Field(description="Status of the Ready condition: True, False or Unknown (no operator yet).")
-    active: str = Field(description="Status of the Active condition.")
-    paused: str | None = Field(description="'true', or the paused-replicas count, when paused.")
-    age: str
-
-
 class ScalerDetail(BaseModel):
     row: ScalerRow
     object: dict[str, Any] = Field(description="The object without managedFields.")
@@ -93,50 +76,6 @@ class KedaHpa(BaseModel):
     desired_replicas: int | None = None
     metrics: list[dict[str, Any]] = Field(default_factory=list)
     conditions: list[str] = Field(default_factory=list, description="type=status (reason) of each condition.")
-
-
-def _condition(obj: dict[str, Any], kind: str) -> str:
-    for condition in (obj.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == kind:
-            return str(condition.get("status") or "Unknown")
-    return "Unknown"
-
-
-def _paused(meta: dict[str, Any]) -> str | None:
-    annotations = meta.get("annotations") or {}
-    if PAUSED_REPLICAS in annotations:
-        return f"replicas={annotations[PAUSED_REPLICAS]}"
-    value = annotations.get(PAUSED)
-    return str(value) if value is not None and str(value).lower() != "false" else None
-
-
-def scaler_row(obj: dict[str, Any]) -> ScalerRow:
-    meta = obj.get("metadata") or {}
-    spec = obj.get("spec") or {}
-    kind = str(obj.get("kind") or "")
-    if kind == "ScaledJob":
-        containers = (((spec.get("jobTargetRef") or {}).get("template") or {}).get("spec") or {}).get("containers") or [
-            {}
-        ]
-        target = f"Job image {containers[0].get('image', '?')}"
-        low, high = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
-    else:
-        ref = spec.get("scaleTargetRef") or {}
-        target = f"{ref.get('kind') or 'Deployment'}/{ref.get('name', '?')}"
-        low, high = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
-    return ScalerRow(
-        kind=kind,
-        name=str(meta.get("name", "")),
-        namespace=str(meta.get("namespace", "")),
-        target=target,
-        min=low,
-        max=high,
-        triggers=[str(t.get("type", "?")) for t in spec.get("triggers") or []],
-        ready=_condition(obj, "Ready"),
-        active=_condition(obj, "Active"),
-        paused=_paused(meta),
-        age=age(meta.get("creationTimestamp")),
-    )
 
 
 async def _info(session: KubeSession, kind: str) -> ResourceInfo:

@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import ResourceInfo, Target, current_session
 from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.parameters import ContinueToken, Labels, Limit, ListNamespace, Namespace
-from k3s_mcp.views import RowPage, age, trim
+from k3s_mcp.views import RowPage, trim
+from k3s_mcp.views.resources import ResourceRow, plain_rows, table_rows
 
 resources: FastMCP = FastMCP("resources")
 
@@ -44,14 +45,6 @@ class ApiResource(BaseModel):
 class ApiResources(BaseModel):
     count: int
     resources: list[ApiResource]
-
-
-class ResourceRow(BaseModel):
-    """One object: its name, namespace and the columns `kubectl get` shows for its kind."""
-
-    name: str
-    namespace: str | None
-    columns: dict[str, Any]
 
 
 class ResourceObjects(BaseModel):
@@ -115,37 +108,6 @@ def _note(count: int, limit: int, metadata: dict[str, Any]) -> str | None:
     return f"Showing {count} (limit {limit}); {more} remain: call again with continue_token."
 
 
-def _table_rows(table: dict[str, Any], wide: bool) -> list[ResourceRow]:
-    definitions = table.get("columnDefinitions") or []
-    rows = []
-    for row in table.get("rows") or []:
-        metadata = (row.get("object") or {}).get("metadata") or {}
-        columns: dict[str, Any] = {}
-        for definition, cell in zip(definitions, row.get("cells") or [], strict=False):
-            title = str(definition.get("name", ""))
-            if title == "Name" or (int(definition.get("priority") or 0) > 0 and not wide):
-                continue
-            columns[title] = cell
-        rows.append(
-            ResourceRow(name=str(metadata.get("name", "")), namespace=metadata.get("namespace"), columns=columns)
-        )
-    return rows
-
-
-def _plain_rows(listing: dict[str, Any]) -> list[ResourceRow]:
-    rows = []
-    for item in listing.get("items") or []:
-        metadata = item.get("metadata") or {}
-        rows.append(
-            ResourceRow(
-                name=str(metadata.get("name", "")),
-                namespace=metadata.get("namespace"),
-                columns={"Age": age(metadata.get("creationTimestamp"))},
-            )
-        )
-    return rows
-
-
 def _check_listable(info: ResourceInfo) -> None:
     if info.verbs and "list" not in info.verbs:
         raise ToolError(f"{info.qualified} cannot be listed (the API serves only: {', '.join(info.verbs)}).")
@@ -178,7 +140,7 @@ async def get_resources(
     query = [*_list_query(labels, fields, size, continue_token), ("includeObject", "Metadata")]
     target = Target(info.resource, None, ns, action="list")
     answer = await session.request("GET", info.path(ns), target=target, query=query, accept=_TABLE)
-    rows = _table_rows(answer, wide) if answer.get("kind") == "Table" else _plain_rows(answer)
+    rows = table_rows(answer, wide) if answer.get("kind") == "Table" else plain_rows(answer)
     metadata = answer.get("metadata") or {}
     return RowPage[ResourceRow](
         items=rows,
