@@ -81,7 +81,7 @@ def inspector() -> Path:
         return binary
     npm = shutil.which("npm")
     if npm is None:
-        pytest.skip("npm is not installed, so the MCP Inspector CLI cannot be installed")
+        pytest.fail("npm is not installed, so the MCP Inspector CLI cannot be installed (Debian: apt-get install npm)")
     NPM_PREFIX.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [
