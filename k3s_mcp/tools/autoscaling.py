@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import current_session
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, apply_object
+from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
 from k3s_mcp.views import (
     Condition,
@@ -18,7 +19,6 @@ from k3s_mcp.views import (
     RowPage,
     conditions,
     horizontal_pod_autoscaler_row,
-    page,
     trim,
 )
 
@@ -48,11 +48,14 @@ async def get_hpas(
 
     KEDA's ScaledObjects create HPAs named keda-hpa-<name>; they show here too.
     """
-    session = current_session()
-    info = await session.resolve("horizontalpodautoscalers.autoscaling")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, horizontal_pod_autoscaler_row, limit=size)
+    return await list_rows(
+        "horizontalpodautoscalers.autoscaling",
+        horizontal_pod_autoscaler_row,
+        namespace,
+        labels=labels,
+        limit=limit,
+        continue_token=continue_token,
+    )
 
 
 @tool(autoscaling, title="Show a HorizontalPodAutoscaler", safety=READ_ONLY)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeError, KubeSession, Target, current_session
 from k3s_mcp.tools import READ_ONLY, tool
+from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.parameters import ContinueToken, Limit
 from k3s_mcp.views import (
     NamespaceRow,
@@ -47,21 +48,13 @@ async def get_nodes(limit: Limit = None, continue_token: ContinueToken = None) -
 
     Use it to check cluster health or where capacity is left.
     """
-    session = current_session()
-    info = await session.resolve("nodes")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, None, limit=size, continue_token=continue_token)
-    return page(listing, node_row, limit=size)
+    return await list_rows("nodes", node_row, None, limit=limit, continue_token=continue_token)
 
 
 @tool(cluster, title="List namespaces", safety=READ_ONLY)
 async def get_namespaces(limit: Limit = None, continue_token: ContinueToken = None) -> RowPage[NamespaceRow]:
     """List namespaces with their phase (Active/Terminating), age and labels."""
-    session = current_session()
-    info = await session.resolve("namespaces")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, None, limit=size, continue_token=continue_token)
-    return page(listing, namespace_row, limit=size)
+    return await list_rows("namespaces", namespace_row, None, limit=limit, continue_token=continue_token)
 
 
 async def _ready_endpoints(session: KubeSession, namespace: str | None) -> Counter[str] | None:

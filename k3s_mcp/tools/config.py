@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import current_session
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, apply_object
+from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.parameters import (
     ContinueToken,
     DryRun,
@@ -22,7 +23,7 @@ from k3s_mcp.tools.parameters import (
     Namespace,
     StringMap,
 )
-from k3s_mcp.views import ConfigMapRow, RowPage, SecretRow, configmap_row, page, secret_row, trim
+from k3s_mcp.views import ConfigMapRow, RowPage, SecretRow, configmap_row, secret_row, trim
 
 config: FastMCP = FastMCP("config")
 
@@ -72,11 +73,9 @@ async def get_configmaps(
     continue_token: ContinueToken = None,
 ) -> RowPage[ConfigMapRow]:
     """List ConfigMaps as rows (name, namespace, keys, age); use get_configmap for the values."""
-    session = current_session()
-    info = await session.resolve("configmaps")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, configmap_row, limit=size)
+    return await list_rows(
+        "configmaps", configmap_row, namespace, labels=labels, limit=limit, continue_token=continue_token
+    )
 
 
 @tool(config, title="Show a ConfigMap", safety=READ_ONLY)
@@ -132,11 +131,7 @@ async def get_secrets(
     continue_token: ContinueToken = None,
 ) -> RowPage[SecretRow]:
     """List Secrets as rows (name, namespace, type, each key with its value's size, age). Values are never shown."""
-    session = current_session()
-    info = await session.resolve("secrets")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, secret_row, limit=size)
+    return await list_rows("secrets", secret_row, namespace, labels=labels, limit=limit, continue_token=continue_token)
 
 
 @tool(config, title="Show a Secret (values masked)", safety=READ_ONLY)

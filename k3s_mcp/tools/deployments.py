@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import current_session
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ScaleResult, scale_and_wait
+from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Limit, ListNamespace, Namespace
-from k3s_mcp.views import Condition, DeploymentRow, RowPage, conditions, deployment_row, page, trim
+from k3s_mcp.views import Condition, DeploymentRow, RowPage, conditions, deployment_row, trim
 
 deployments: FastMCP = FastMCP("deployments")
 
@@ -34,11 +35,7 @@ async def get_deployments(
 
     Use it to see which workloads exist and whether their replicas are ready.
     """
-    session = current_session()
-    info = await session.resolve("deployments.apps")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, limit=size, continue_token=continue_token)
-    return page(listing, deployment_row, limit=size)
+    return await list_rows("deployments.apps", deployment_row, namespace, limit=limit, continue_token=continue_token)
 
 
 @tool(deployments, title="Show a deployment", safety=READ_ONLY)

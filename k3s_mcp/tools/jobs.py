@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import current_session
 from k3s_mcp.tools import READ_ONLY, WRITE, WRITE_AGAIN, tool
 from k3s_mcp.tools.changes import ObjectChange, patch_object
+from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
-from k3s_mcp.views import Condition, CronJobRow, JobRow, RowPage, conditions, cronjob_row, job_row, page, trim
+from k3s_mcp.views import Condition, CronJobRow, JobRow, RowPage, conditions, cronjob_row, job_row, trim
 
 jobs: FastMCP = FastMCP("jobs")
 
@@ -46,11 +47,7 @@ async def get_jobs(
     continue_token: ContinueToken = None,
 ) -> RowPage[JobRow]:
     """List Jobs: status (Complete/Failed/Suspended/Running), completions, active pods, duration, owning CronJob."""
-    session = current_session()
-    info = await session.resolve("jobs.batch")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, job_row, limit=size)
+    return await list_rows("jobs.batch", job_row, namespace, labels=labels, limit=limit, continue_token=continue_token)
 
 
 @tool(jobs, title="Show a Job", safety=READ_ONLY)
@@ -71,11 +68,9 @@ async def get_cronjobs(
     continue_token: ContinueToken = None,
 ) -> RowPage[CronJobRow]:
     """List CronJobs: schedule, time zone, suspended, active jobs, last schedule and last success."""
-    session = current_session()
-    info = await session.resolve("cronjobs.batch")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, cronjob_row, limit=size)
+    return await list_rows(
+        "cronjobs.batch", cronjob_row, namespace, labels=labels, limit=limit, continue_token=continue_token
+    )
 
 
 @tool(jobs, title="Show a CronJob", safety=READ_ONLY)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeError, KubeSession, current_session
 from k3s_mcp.tools import READ_ONLY, tool
+from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.parameters import ContinueToken, Labels, Limit, ListNamespace, Name, Namespace
 from k3s_mcp.views import (
     IngressClassRow,
@@ -91,8 +92,6 @@ async def get_ingress(name: Name, namespace: Namespace = None) -> IngressDetail:
 @tool(networking, title="List IngressClasses", safety=READ_ONLY)
 async def get_ingress_classes(limit: Limit = None, continue_token: ContinueToken = None) -> RowPage[IngressClassRow]:
     """List IngressClasses: controller (K3s's Traefik is 'traefik.io/ingress-controller'), default, parameters."""
-    session = current_session()
-    info = await session.resolve("ingressclasses.networking.k8s.io")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, None, limit=size, continue_token=continue_token)
-    return page(listing, ingress_class_row, limit=size)
+    return await list_rows(
+        "ingressclasses.networking.k8s.io", ingress_class_row, None, limit=limit, continue_token=continue_token
+    )

@@ -16,8 +16,9 @@ from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import Target, current_session
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, tool
+from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.parameters import ContinueToken, Limit, Namespace
-from k3s_mcp.views import PodRow, RowPage, page, pod_row, tail_text
+from k3s_mcp.views import PodRow, RowPage, pod_row, tail_text
 
 pods: FastMCP = FastMCP("pods")
 
@@ -66,11 +67,7 @@ async def get_pods(
     Use it to find pods, check whether they run, or get names for get_logs/execute_command.
     Without a namespace it lists every namespace. Returns a continue_token when more remain.
     """
-    session = current_session()
-    info = await session.resolve("pods")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, pod_row, limit=size)
+    return await list_rows("pods", pod_row, namespace, labels=labels, limit=limit, continue_token=continue_token)
 
 
 @tool(pods, title="Read pod logs", safety=READ_ONLY)

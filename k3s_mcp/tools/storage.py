@@ -13,13 +13,13 @@ from k3s_mcp.kube import current_session
 from k3s_mcp.quantities import parse_quantity
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, patch_object
+from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
 from k3s_mcp.views import (
     PersistentVolumeClaimRow,
     PersistentVolumeRow,
     RowPage,
     StorageClassRow,
-    page,
     persistent_volume_claim_row,
     persistent_volume_row,
     storage_class_row,
@@ -52,11 +52,9 @@ async def get_persistent_volumes(
     labels: Labels = None, limit: Limit = None, continue_token: ContinueToken = None
 ) -> RowPage[PersistentVolumeRow]:
     """List PersistentVolumes (cluster-wide): capacity, access modes, reclaim policy, status, bound claim, class."""
-    session = current_session()
-    info = await session.resolve("persistentvolumes")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, None, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, persistent_volume_row, limit=size)
+    return await list_rows(
+        "persistentvolumes", persistent_volume_row, None, labels=labels, limit=limit, continue_token=continue_token
+    )
 
 
 @tool(storage, title="Show a PersistentVolume", safety=READ_ONLY)
@@ -76,11 +74,14 @@ async def get_persistent_volume_claims(
     continue_token: ContinueToken = None,
 ) -> RowPage[PersistentVolumeClaimRow]:
     """List PersistentVolumeClaims: phase, bound volume, requested vs actual capacity, class, resize state."""
-    session = current_session()
-    info = await session.resolve("persistentvolumeclaims")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, persistent_volume_claim_row, limit=size)
+    return await list_rows(
+        "persistentvolumeclaims",
+        persistent_volume_claim_row,
+        namespace,
+        labels=labels,
+        limit=limit,
+        continue_token=continue_token,
+    )
 
 
 @tool(storage, title="Show a PersistentVolumeClaim", safety=READ_ONLY)
@@ -95,11 +96,9 @@ async def get_persistent_volume_claim(name: Name, namespace: Namespace = None) -
 @tool(storage, title="List StorageClasses", safety=READ_ONLY)
 async def get_storage_classes(limit: Limit = None, continue_token: ContinueToken = None) -> RowPage[StorageClassRow]:
     """List StorageClasses: provisioner (K3s ships rancher.io/local-path), default, and whether claims can grow."""
-    session = current_session()
-    info = await session.resolve("storageclasses.storage.k8s.io")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, None, limit=size, continue_token=continue_token)
-    return page(listing, storage_class_row, limit=size)
+    return await list_rows(
+        "storageclasses.storage.k8s.io", storage_class_row, None, limit=limit, continue_token=continue_token
+    )
 
 
 @tool(storage, title="Grow a PersistentVolumeClaim", safety=WRITE)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from k3s_mcp.kube import current_session
 from k3s_mcp.tools import READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ScaleResult, scale_and_wait
+from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.parameters import ContinueToken, DryRun, Labels, Limit, ListNamespace, Name, Namespace
 from k3s_mcp.views import (
     Condition,
@@ -18,7 +19,6 @@ from k3s_mcp.views import (
     StatefulSetRow,
     conditions,
     daemonset_row,
-    page,
     statefulset_row,
     trim,
 )
@@ -48,11 +48,9 @@ async def get_statefulsets(
     continue_token: ContinueToken = None,
 ) -> RowPage[StatefulSetRow]:
     """List StatefulSets: ready/desired, updated replicas, governing service, update strategy, images."""
-    session = current_session()
-    info = await session.resolve("statefulsets.apps")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, statefulset_row, limit=size)
+    return await list_rows(
+        "statefulsets.apps", statefulset_row, namespace, labels=labels, limit=limit, continue_token=continue_token
+    )
 
 
 @tool(workloads, title="Show a StatefulSet", safety=READ_ONLY)
@@ -79,11 +77,9 @@ async def get_daemonsets(
     continue_token: ContinueToken = None,
 ) -> RowPage[DaemonSetRow]:
     """List DaemonSets: desired/current/ready/up-to-date/available pods, node selector, images."""
-    session = current_session()
-    info = await session.resolve("daemonsets.apps")
-    size = limit or session.settings.list_limit
-    listing = await session.list_page(info, namespace, label_selector=labels, limit=size, continue_token=continue_token)
-    return page(listing, daemonset_row, limit=size)
+    return await list_rows(
+        "daemonsets.apps", daemonset_row, namespace, labels=labels, limit=limit, continue_token=continue_token
+    )
 
 
 @tool(workloads, title="Show a DaemonSet", safety=READ_ONLY)
