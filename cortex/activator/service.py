@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cortex.activator.arguments import without_namespace
 from cortex.activator.catalog import ToolCatalog
-from cortex.activator.decision import Mode, PlanStep, RouteDecision
+from cortex.activator.decision import Mode, PlanStep, RouteDecision, Tier
 from cortex.activator.decisions import DecisionLog
 from cortex.activator.embedding import MiniLMEmbedder
 from cortex.activator.execution import ExecutionResult, ToolExecutor
@@ -20,9 +20,11 @@ from cortex.activator.network import CountedDispatcher
 from cortex.activator.router import Router
 from cortex.activator.settings import ActivatorSettings
 from cortex.activator.shortlist import ToolShortlist
+from cortex.activator.tiers.base import RoutingTier
 from cortex.activator.tiers.classifier import ClassifierTier
 from cortex.activator.tiers.keyword import KeywordTier, load_rules
 from cortex.activator.tiers.model_endpoint import ChatEndpoint
+from cortex.activator.tiers.model_layer import ModelLayerTier
 from cortex.activator.tiers.reasoning import ReasoningTier
 from cortex.activator.tiers.similarity import SimilarityTier
 from cortex.activator.wake import Layer, LayerWaker
@@ -167,30 +169,25 @@ class Activator:
                 log.warning("similarity tier not seeded: %s", exc)
         scaler = self._scale_through_mcp if self.executor is not None else None
         waker = LayerWaker(self.metrics, scaler, s.wake_timeout_seconds, s.retry_after_seconds)
-        classifier = classifier_layer = reasoning = reasoning_layer = None
+        tiers: list[RoutingTier] = [keyword]
+        if similarity is not None:
+            tiers.append(similarity)
         shortlist = ToolShortlist(catalog, self.embedder, s.model_tool_limit)
         if s.classifier_url:
             endpoint = ChatEndpoint(s.classifier_url, s.classifier_model, s.classifier_timeout_seconds)
             self.endpoints.append(endpoint)
+            layer = Layer(CLASSIFIER_LAYER, endpoint, s.classifier_deployment, s.layers_namespace)
             classifier = ClassifierTier(endpoint, catalog, shortlist=shortlist)
-            classifier_layer = Layer(CLASSIFIER_LAYER, endpoint, s.classifier_deployment, s.layers_namespace)
+            tiers.append(ModelLayerTier(Tier.CLASSIFIER, classifier, layer, self.metrics, waker=waker))
         if s.reasoning_url:
             endpoint = ChatEndpoint(s.reasoning_url, s.reasoning_model, s.reasoning_timeout_seconds)
             self.endpoints.append(endpoint)
+            layer = Layer(REASONING_LAYER, endpoint, s.reasoning_deployment, s.layers_namespace)
             reasoning = ReasoningTier(endpoint, catalog, s.reasoning_max_steps, shortlist=shortlist)
-            reasoning_layer = Layer(REASONING_LAYER, endpoint, s.reasoning_deployment, s.layers_namespace)
-        self.router = Router(
-            catalog,
-            keyword,
-            self.metrics,
-            s.confidence_threshold,
-            similarity=similarity,
-            classifier=classifier,
-            classifier_layer=classifier_layer,
-            reasoning=reasoning,
-            reasoning_layer=reasoning_layer,
-            waker=waker,
-        )
+            tiers.append(
+                ModelLayerTier(Tier.REASONING, reasoning, layer, self.metrics, waker=waker, plans=True, last=True)
+            )
+        self.router = Router(catalog, tiers, self.metrics, s.confidence_threshold)
 
     async def stop(self) -> None:
         for endpoint in self.endpoints:

@@ -1,8 +1,9 @@
-"""Tier 1: regular-expression rules from YAML, compiled once; named groups become arguments."""
+"""Tier 1: the network rules, then regular-expression rules from YAML, compiled once; named groups become arguments."""
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,9 @@ import yaml
 
 from cortex.activator.arguments import KIND_WORDS, NAME, extract_arguments, is_object_name
 from cortex.activator.catalog import ToolCatalog
-from cortex.activator.decision import TierAnswer
+from cortex.activator.decision import RouteDecision, Tier, TierAnswer
+from cortex.activator.tiers.base import Escalation, RouteContext, RouteRequest, TierOutcome
+from cortex.activator.tiers.unifi_rules import NetworkRule, UnifiMatch, match_unifi_request, packaged_unifi_rules
 
 NAME_GROUPS = frozenset({"name", "pod_name"})
 
@@ -63,14 +66,49 @@ def load_rules(path: Path) -> list[KeywordRule]:
     return rules
 
 
-class KeywordTier:
-    """Matches the request against the rules in order; the first match wins."""
+def network_decision(request: RouteRequest, match: UnifiMatch) -> RouteDecision:
+    """The decision for a network request: an action of a UniFi layer, not a k3s_mcp tool."""
+    return RouteDecision(
+        query=request.original,
+        tier=Tier.KEYWORD,
+        layer=match.call.layer,
+        tool=match.call.action,
+        arguments=dict(match.call.params),
+        confidence=1.0,
+        complexity=request.complexity.score,
+        mode=request.complexity.mode,
+        requires_confirmation=match.requires_confirmation,
+        reason=f"network rule {match.route}",
+        route=match.route,
+        latency_ms=round((time.perf_counter() - request.started) * 1000, 3),
+    )
 
-    def __init__(self, rules: list[KeywordRule], catalog: ToolCatalog) -> None:
+
+class KeywordTier:
+    """Matches the request against the network rules, then the rules in order; the first match wins."""
+
+    tier = Tier.KEYWORD
+    plans = False
+    changes_need_consent = False
+
+    def __init__(
+        self, rules: list[KeywordRule], catalog: ToolCatalog, network_rules: tuple[NetworkRule, ...] | None = None
+    ) -> None:
         # Rules naming a tool the server does not offer are dropped, so a rule can never route to nothing.
         self.rules = [rule for rule in rules if rule.tool in catalog]
         self.skipped = [rule.rule_id for rule in rules if rule.tool not in catalog]
         self.catalog = catalog
+        self.network_rules = packaged_unifi_rules() if network_rules is None else network_rules
+
+    async def decide(self, request: RouteRequest, context: RouteContext) -> TierOutcome:
+        """Network requests go to the UniFi layers, not to k3s_mcp.
+
+        A bad or missing MAC raises UnifiRequestError, which the caller answers as a bad request.
+        """
+        network = match_unifi_request(request.query, self.network_rules)
+        if network is not None:
+            return TierOutcome(decision=network_decision(request, network))
+        return TierOutcome(answer=self.answer(request.query), declined=Escalation("no rule matched", "no_match"))
 
     def answer(self, query: str) -> TierAnswer | None:
         for rule in self.rules:

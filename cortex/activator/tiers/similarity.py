@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from cortex.activator.arguments import extract_arguments, without_namespace
 from cortex.activator.catalog import ToolCatalog
-from cortex.activator.decision import TierAnswer
-from cortex.activator.embedding import MiniLMEmbedder
-from cortex.activator.learning import NO_ROUTE, RouteHit, RouteMemory, load_utterances
+from cortex.activator.decision import Tier, TierAnswer
+from cortex.activator.embedding import EmbeddingUnavailable, MiniLMEmbedder
+from cortex.activator.learning import NO_ROUTE, MemoryUnavailable, RouteHit, RouteMemory, load_utterances
 from cortex.activator.settings import ActivatorSettings
+from cortex.activator.tiers.base import Escalation, RouteContext, RouteRequest, TierFailed, TierOutcome
 
 
 @dataclass
@@ -25,6 +27,10 @@ class SimilarityResult:
 
 class SimilarityTier:
     """Seeds the example utterances once, then answers from the nearest stored query it may trust."""
+
+    tier = Tier.SIMILARITY
+    plans = False
+    changes_need_consent = False
 
     def __init__(
         self, settings: ActivatorSettings, catalog: ToolCatalog, embedder: MiniLMEmbedder, memory: RouteMemory
@@ -57,6 +63,20 @@ class SimilarityTier:
             and hit.successes >= s.min_route_successes
             and hit.success_rate >= s.min_route_success_rate
         )
+
+    def requires_confirmation(self, tool: str) -> bool:
+        return False
+
+    async def decide(self, request: RouteRequest, context: RouteContext) -> TierOutcome:
+        """Leaves the query vector and the routes of similar stored requests in `context` for later tiers."""
+        try:
+            result = await asyncio.to_thread(self.answer, request.query)
+        except (MemoryUnavailable, EmbeddingUnavailable) as exc:
+            raise TierFailed(Escalation(str(exc), "unavailable")) from exc
+        context.vector = result.vector
+        context.hints = [hit.route for hit in result.hits if hit.route in self.catalog]
+        kind = "failed_before" if "failed before" in result.reason else "low_confidence"
+        return TierOutcome(answer=result.answer, declined=Escalation(result.reason, kind), routed_by=result.routed_by)
 
     def answer(self, query: str) -> SimilarityResult:
         """Raises MemoryUnavailable / EmbeddingUnavailable when its parts are down; the router escalates."""
