@@ -22,9 +22,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from cortex.activator.api import FeedbackRequest, QueryRequest, QueryResponse
 from cortex.activator.decisions import FeedbackRefused, UnknownDecision
 from cortex.activator.learning import MemoryUnavailable
-from cortex.activator.service import Activator, FeedbackRequest, QueryRequest, QueryResponse
+from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings
 from cortex.activator.tiers.unifi_rules import UnifiRequestError
 from cortex.activator.wake import LayerWaking

@@ -7,12 +7,16 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
+from cortex.activator.api import QueryRequest, QueryResponse
+from cortex.activator.decision import RouteDecision
 from cortex.activator.metrics import ActivatorMetrics
 from cortex.layers.client import (
     HttpTelemetryClient,
+    LayerCall,
     LayerClient,
     LayerDispatcher,
     TelemetrySink,
@@ -186,3 +190,70 @@ class CountedDispatcher(LayerDispatcher):
         await super().aclose()
         if isinstance(self.telemetry, CountedTelemetry):
             await self.telemetry.aclose()
+
+
+async def run_network_decision(
+    dispatcher: CountedDispatcher | None,
+    metrics: ActivatorMetrics,
+    decision: RouteDecision,
+    request: QueryRequest,
+    decision_id: str,
+) -> QueryResponse:
+    """Run a network decision on its execution layer; the layer itself asks for confirmation (428)."""
+    assert decision.layer is not None and decision.tool is not None
+    layer, action = decision.layer, decision.tool
+    result: Any = None
+    executed = False
+    if request.dry_run:
+        status, message = "dry_run", f"dry run: {layer} cannot dry-run {action}, so nothing was run"
+    elif not request.execute:
+        status, message = "routed", "not executed (execute=false)"
+    elif dispatcher is None:
+        status, message = "routed", "execution is not available; the decision is shown only"
+    elif layer not in dispatcher.clients:
+        variable = f"CORTEX_LAYERS_{layer.upper().replace('-', '_')}_URL"
+        status, message = "routed", f"the {layer} layer is not configured (set {variable}); nothing was run"
+    else:
+        outcome = await dispatcher.dispatch(
+            LayerCall(layer, action, dict(decision.arguments)),
+            confirm=request.confirm,
+            actor="cortex-activator",
+            text=request.query,
+            route=decision.route,
+            tier=decision.tier.value,
+            confidence=decision.confidence,
+        )
+        response = outcome.response
+        error = response.error
+        result = {**response.model_dump(mode="json"), "failover_from": outcome.failover_from}
+        if error is not None and error.code == "confirmation_required":
+            decision.requires_confirmation = True
+            status = "needs_confirmation"
+            message = f"{action} on {layer} needs consent: send the request again with confirm=true"
+        elif response.ok:
+            executed = True
+            status, message = "executed", "done"
+            if outcome.failover_from is not None:
+                first = outcome.first_error.message if outcome.first_error else "failed"
+                message = f"done by {response.layer} after {outcome.failover_from} failed: {first}"
+        else:
+            executed = True
+            status = "failed"
+            message = error.message if error is not None else f"{layer} answered HTTP {response.status}"
+        metrics.queries.labels(tier=decision.tier.value, outcome=status).inc()
+    return QueryResponse(
+        decision_id=decision_id,
+        tier=decision.tier.value,
+        tool=action,
+        layer=layer,
+        arguments=decision.arguments,
+        confidence=decision.confidence,
+        complexity=decision.complexity,
+        mode=decision.mode,
+        requires_confirmation=decision.requires_confirmation,
+        executed=executed,
+        status=status,
+        message=message,
+        result=result,
+        latency_ms=decision.latency_ms,
+    )

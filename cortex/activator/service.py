@@ -6,8 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from cortex.activator.api import FeedbackRequest, QueryRequest, QueryResponse
 from cortex.activator.arguments import without_namespace
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import Mode, PlanStep, RouteDecision, Tier
@@ -16,7 +15,7 @@ from cortex.activator.embedding import MiniLMEmbedder
 from cortex.activator.execution import ExecutionResult, ToolExecutor
 from cortex.activator.learning import MemoryUnavailable, RouteMemory
 from cortex.activator.metrics import ActivatorMetrics
-from cortex.activator.network import CountedDispatcher
+from cortex.activator.network import CountedDispatcher, run_network_decision
 from cortex.activator.router import Router
 from cortex.activator.settings import ActivatorSettings
 from cortex.activator.shortlist import ToolShortlist
@@ -28,76 +27,15 @@ from cortex.activator.tiers.model_layer import ModelLayerTier
 from cortex.activator.tiers.reasoning import ReasoningTier
 from cortex.activator.tiers.similarity import SimilarityTier
 from cortex.activator.wake import Layer, LayerWaker
-from cortex.layers.client import LayerCall, LayerDispatcher
+from cortex.layers.client import LayerDispatcher
 from cortex.layers.names import CLASSIFIER_LAYER, MCP_LAYER, REASONING_LAYER
 from cortex.layers.settings import LayerClientSettings
 from cortex.mcp_adapter import CONFIRM_ARGUMENT, McpUnavailable
 
+# The API bodies are part of what callers of the activator use, so they are importable from here too.
+__all__ = ["Activator", "FeedbackRequest", "QueryRequest", "QueryResponse"]
+
 log = logging.getLogger(__name__)
-
-
-NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-
-
-class QueryRequest(BaseModel):
-    """Body of POST /query. Types are strict: `confirm` is the JSON boolean true, never "yes" or 1."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-    query: str = Field(min_length=1, max_length=4000, description="The plain-language request.")
-    namespace: str | None = Field(
-        default=None,
-        max_length=63,
-        pattern=NAMESPACE_PATTERN,
-        description="Namespace to use when the request names none.",
-    )
-    dry_run: bool = Field(default=False, description="Route only, or pass dry_run to tools that support it.")
-    confirm: bool = Field(default=False, description="Allow a destructive tool to run.")
-    execute: bool = Field(default=True, description="False returns the decision without running anything.")
-
-
-class QueryResponse(BaseModel):
-    """Answer of POST /query: the decision and, when a tool ran, its result."""
-
-    decision_id: str = Field(description="Names this decision in POST /feedback; random, kept for recent decisions.")
-    tier: str
-    tool: str | None
-    layer: str | None = Field(
-        default=None, description="Execution layer that ran (or would run) `tool`; null for k3s_mcp tools."
-    )
-    arguments: dict[str, Any]
-    confidence: float
-    complexity: int
-    mode: Mode
-    requires_confirmation: bool
-    executed: bool
-    status: str = Field(
-        description="executed | failed | routed | needs_confirmation | missing_arguments | "
-        "escalated_to_human | no_route | dry_run"
-    )
-    message: str
-    plan: list[PlanStep] = Field(default_factory=list)
-    missing_arguments: list[str] = Field(default_factory=list)
-    escalations: list[str] = Field(default_factory=list)
-    result: Any = None
-    latency_ms: float
-
-
-class FeedbackRequest(BaseModel):
-    """Body of POST /feedback: whether the tool a decision chose was the right one. Types are strict."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-    decision_id: str = Field(
-        min_length=1, max_length=64, description="The decision_id of the /query answer this feedback is about."
-    )
-    success: bool = Field(description="True when the tool the decision chose was the right one and worked.")
-    tool: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="Optional: the tool the feedback is about; it must be the tool the decision chose.",
-    )
 
 
 class Activator:
@@ -237,7 +175,7 @@ class Activator:
             why_not_learnable=why_not_learnable,
         ).decision_id
         if decision.layer is not None:
-            return await self._handle_on_layer(decision, request, decision_id)
+            return await run_network_decision(self.dispatcher, self.metrics, decision, request, decision_id)
         spec = self.catalog.get(decision.tool)
         steps = decision.plan or ([PlanStep(tool=spec.name, arguments=decision.arguments)] if spec else [])
         for step in steps:
@@ -286,66 +224,6 @@ class Activator:
             plan=decision.plan,
             missing_arguments=decision.missing_arguments,
             escalations=decision.escalations,
-            result=result,
-            latency_ms=decision.latency_ms,
-        )
-
-    async def _handle_on_layer(self, decision: RouteDecision, request: QueryRequest, decision_id: str) -> QueryResponse:
-        """Run a network decision on its execution layer; the layer itself asks for confirmation (428)."""
-        assert decision.layer is not None and decision.tool is not None
-        layer, action = decision.layer, decision.tool
-        result: Any = None
-        executed = False
-        if request.dry_run:
-            status, message = "dry_run", f"dry run: {layer} cannot dry-run {action}, so nothing was run"
-        elif not request.execute:
-            status, message = "routed", "not executed (execute=false)"
-        elif self.dispatcher is None:
-            status, message = "routed", "execution is not available; the decision is shown only"
-        elif layer not in self.dispatcher.clients:
-            variable = f"CORTEX_LAYERS_{layer.upper().replace('-', '_')}_URL"
-            status, message = "routed", f"the {layer} layer is not configured (set {variable}); nothing was run"
-        else:
-            outcome = await self.dispatcher.dispatch(
-                LayerCall(layer, action, dict(decision.arguments)),
-                confirm=request.confirm,
-                actor="cortex-activator",
-                text=request.query,
-                route=decision.route,
-                tier=decision.tier.value,
-                confidence=decision.confidence,
-            )
-            response = outcome.response
-            error = response.error
-            result = {**response.model_dump(mode="json"), "failover_from": outcome.failover_from}
-            if error is not None and error.code == "confirmation_required":
-                decision.requires_confirmation = True
-                status = "needs_confirmation"
-                message = f"{action} on {layer} needs consent: send the request again with confirm=true"
-            elif response.ok:
-                executed = True
-                status, message = "executed", "done"
-                if outcome.failover_from is not None:
-                    first = outcome.first_error.message if outcome.first_error else "failed"
-                    message = f"done by {response.layer} after {outcome.failover_from} failed: {first}"
-            else:
-                executed = True
-                status = "failed"
-                message = error.message if error is not None else f"{layer} answered HTTP {response.status}"
-            self.metrics.queries.labels(tier=decision.tier.value, outcome=status).inc()
-        return QueryResponse(
-            decision_id=decision_id,
-            tier=decision.tier.value,
-            tool=action,
-            layer=layer,
-            arguments=decision.arguments,
-            confidence=decision.confidence,
-            complexity=decision.complexity,
-            mode=decision.mode,
-            requires_confirmation=decision.requires_confirmation,
-            executed=executed,
-            status=status,
-            message=message,
             result=result,
             latency_ms=decision.latency_ms,
         )
