@@ -7,15 +7,14 @@ capability is asked instead, and the call runs when the person accepts.
 
 from __future__ import annotations
 
-import fnmatch
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fastmcp.tools.base import Tool
 
 from k3s_mcp.kube import KubeSession, ResourceInfo, UnknownKindError
+from k3s_mcp.kube.access import kind_names, matching_pattern, split_patterns
 from k3s_mcp.kube.requests import check_namespace
 from k3s_mcp.settings import Settings
 
@@ -32,32 +31,11 @@ CONFIRM_PARAMETER_SCHEMA: dict[str, Any] = {
 }
 
 
-def split_patterns(value: str) -> list[str]:
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def _normalised(name: str) -> str:
-    """Kind names compared without case, underscores, dashes or a plural 's' ('scaled_objects' = 'ScaledObject')."""
-    flat = name.replace("_", "").replace("-", "").lower()
-    return flat[:-1] if flat.endswith("s") and len(flat) > 1 else flat
-
-
-def _matches(value: str, patterns: Sequence[str], *, kind: bool = False) -> str | None:
-    """The first pattern `value` matches (shell wildcards), or None."""
-    for pattern in patterns:
-        if kind:
-            if fnmatch.fnmatchcase(_normalised(value), _normalised(pattern)):
-                return pattern
-        elif fnmatch.fnmatchcase(value, pattern):
-            return pattern
-    return None
-
-
 @dataclass(frozen=True)
 class CallFacts:
     """What the policy looks at in one call, after the kind is resolved: `kinds` holds every name of the resolved
-    resource type (kind, plural, singular, short names, `plural.group`), so 'ns', 'namespaces' and 'Namespace' are
-    one kind; `namespaces` holds the call's namespace and, for a Namespace object, its own name."""
+    resource type (:func:`k3s_mcp.kube.access.kind_names`), so 'ns', 'namespaces' and 'Namespace' are one kind;
+    `namespaces` holds the call's namespace and, for a Namespace object, its own name."""
 
     tool: str
     verb: str
@@ -94,11 +72,11 @@ class ConfirmationPolicy:
         """Whether calls of `tool` can be held back, so it gets the `confirm` parameter."""
         if not self.active or "read" in tool.tags:
             return False
-        return "destructive" in tool.tags or _matches(tool.name, self.tools) is not None
+        return "destructive" in tool.tags or matching_pattern(tool.name, self.tools) is not None
 
     def reason(self, facts: CallFacts) -> str | None:
         """Why this call needs confirmation, or None when it may run."""
-        named = _matches(facts.tool, self.tools)
+        named = matching_pattern(facts.tool, self.tools)
         if named is not None:
             return f"tool {facts.tool!r} matches K3S_CONFIRM_TOOLS pattern {named!r}"
         if not facts.destructive:
@@ -106,11 +84,11 @@ class ConfirmationPolicy:
         if facts.verb in self.verbs:
             return f"verb {facts.verb!r} is listed in K3S_CONFIRM_VERBS"
         for kind_name in facts.kinds or ((facts.kind,) if facts.kind else ()):
-            kind = _matches(kind_name, self.kinds, kind=True)
+            kind = matching_pattern(kind_name, self.kinds, kind=True)
             if kind is not None:
                 return f"kind {facts.kind!r} matches K3S_CONFIRM_KINDS pattern {kind!r}"
         for namespace_name in facts.namespaces or ((facts.namespace,) if facts.namespace else ()):
-            namespace = _matches(namespace_name, self.namespaces)
+            namespace = matching_pattern(namespace_name, self.namespaces)
             if namespace is not None:
                 return f"namespace {namespace_name!r} matches K3S_CONFIRM_NAMESPACES pattern {namespace!r}"
         return None
@@ -137,7 +115,7 @@ async def call_facts(tool: Tool, arguments: dict[str, Any], session: KubeSession
     kinds: tuple[str, ...] = (kind,) if kind else ()
     namespaces: tuple[str, ...] = (namespace,)
     if info is not None:
-        kinds = (info.kind, info.resource, info.singular, info.qualified, *info.short_names)
+        kinds = kind_names(info)
         kind = info.kind
         if not info.namespaced:
             namespaces = ()

@@ -30,6 +30,7 @@ from k3s_mcp.middleware.arguments import ArgumentErrorMiddleware
 from k3s_mcp.middleware.confirmation import ConfirmationMiddleware
 from k3s_mcp.middleware.context import ContextMiddleware
 from k3s_mcp.middleware.errors import ErrorShieldMiddleware
+from k3s_mcp.middleware.identity import IdentityMiddleware
 from k3s_mcp.middleware.policy import ToolPolicyMiddleware
 from k3s_mcp.middleware.redaction import RedactionMiddleware
 from k3s_mcp.middleware.row_table import RowTableMiddleware
@@ -76,6 +77,8 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
             ArgumentErrorMiddleware(redact_values=settings.redact),
             KubeSessionMiddleware(session),
             ToolPolicyMiddleware(settings, toolsets),
+            # K3S_IMPERSONATE: every API request of the call is sent as the access token's user and groups.
+            *([IdentityMiddleware(settings)] if settings.impersonate else []),
             ContextMiddleware(context_sessions),
             ConfirmationMiddleware(ConfirmationPolicy.from_settings(settings)),
         ],

@@ -236,6 +236,38 @@ class Settings(BaseSettings):
         description="Comma-separated namespaces (wildcards allowed, e.g. 'kube-system,prod*') where "
         "destructive calls need confirm=true.",
     )
+    denied_kinds: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_DENIED_KINDS", "denied_kinds"),
+        description="Comma-separated kinds no tool may read or change (kind, plural, short name or kind.group; "
+        "wildcards allowed, e.g. 'Secret,ClusterRole'): every API request for them is refused, apply_manifest "
+        "per object.",
+    )
+    allowed_namespaces: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_ALLOWED_NAMESPACES", "allowed_namespaces"),
+        description="Comma-separated namespaces (wildcards allowed, e.g. 'shop,shop-*') the tools may work in; "
+        "empty = all. Under a list, all-namespace lists are refused, Namespace objects are reached only by "
+        "allowed names, and other cluster-scoped kinds are read-only.",
+    )
+    impersonate: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("K3S_IMPERSONATE", "impersonate"),
+        description="Send every API request of a tool call as the caller (Impersonate-User and Impersonate-Group "
+        "from the verified OAuth access token), so the cluster's RBAC decides per user; calls without a token "
+        "(stdio, no OAuth) are refused. The server's own identity needs the impersonate verb.",
+    )
+    impersonate_user_claim: str = Field(
+        default="sub",
+        validation_alias=AliasChoices("K3S_IMPERSONATE_USER_CLAIM", "impersonate_user_claim"),
+        description="Access token claim whose value is the Kubernetes user name under K3S_IMPERSONATE.",
+    )
+    impersonate_groups_claim: str = Field(
+        default="groups",
+        validation_alias=AliasChoices("K3S_IMPERSONATE_GROUPS_CLAIM", "impersonate_groups_claim"),
+        description="Access token claim (a list of strings, or one string) whose values are the Kubernetes groups "
+        "under K3S_IMPERSONATE; a missing claim means no groups.",
+    )
 
     @property
     def kubeconfig_paths(self) -> list[Path]:

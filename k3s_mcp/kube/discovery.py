@@ -164,6 +164,14 @@ class Discovery:
         """Every resource type the cluster serves, one entry per group/version/kind."""
         return list((await self._current(refresh=refresh)).by_gvk.values())
 
+    async def served(self, group: str, resource: str) -> ResourceInfo | None:
+        """The resource type a path's group and plural name address (its preferred version), or None."""
+        index = await self._current()
+        for info in index.by_group_kind.values():
+            if info.group == group and info.resource == resource:
+                return info
+        return None
+
 
 def _index(discovery: _Index, info: ResourceInfo) -> None:
     discovery.by_gvk.setdefault((info.group, info.version, info.kind), info)

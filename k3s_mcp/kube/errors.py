@@ -107,8 +107,11 @@ def translate_api_error(
                 verb, resource, group = rbac.group(1), rbac.group(2), rbac.group(3) or ""
                 qualified = f"{resource}.{group}" if group else resource
                 scope = f" in namespace {target.namespace!r}" if target.namespace else " cluster-wide"
+                # The API server names the identity it judged: the impersonated caller, or the server's own.
+                user = re.search(r'User "([^"]+)" cannot', message)
+                who = f"{user.group(1)} is not allowed" if user else "not allowed"
                 return KubeError(
-                    f"Forbidden: not allowed to {verb} {qualified}{scope} ({message}). "
+                    f"Forbidden: {who} to {verb} {qualified}{scope} ({message}). "
                     f"Fix: bind a Role/ClusterRole granting '{verb}' on '{qualified}' to this identity, "
                     "or use a kubeconfig with more rights."
                 )

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from kubernetes_asyncio.client import CoreV1Api
 
 from k3s_mcp.kube.errors import Target
 from k3s_mcp.kube.requests import check_name, check_namespace, check_segment
@@ -28,25 +27,26 @@ async def execute(
 ) -> ExecResult:
     """Run argv in a container through the exec subresource (websocket); no shell is added."""
     check_namespace(namespace)
-    check_name(await session.resolve("pods"), pod)
+    pods = await session.resolve("pods")
+    check_name(pods, pod)
     if container is not None:
         check_segment(container, "container name")
+    path = pods.path(namespace, pod, "exec")
+    # Running a command creates pods/exec: checked by the access policy as a write in the pod's namespace.
+    await session.check_access("POST", path)
     client = await session.ws_client()
     target = Target("Pod", pod, namespace, action="exec into")
     limit = session.settings.exec_max_output_bytes
     result = ExecResult()
     with session.errors(target):
-        kwargs: dict[str, Any] = {
-            "command": command,
-            "stdout": True,
-            "stderr": True,
-            "stdin": False,
-            "tty": False,
-        }
+        query: list[tuple[str, str]] = [("command", part) for part in command]
+        query += [("stdout", "true"), ("stderr", "true"), ("stdin", "false"), ("tty", "false")]
         if container:
-            kwargs["container"] = container
-        connect: Any = await CoreV1Api(client).connect_get_namespaced_pod_exec(
-            pod, namespace, _preload_content=False, **kwargs
+            query.append(("container", container))
+        # The session's headers (credentials, impersonation) on the websocket request as on every other one.
+        headers = await session.request_headers(client, query, content_type="application/json", accept="*/*")
+        connect: Any = await client.request(
+            "GET", f"{client.configuration.host}{path}", query_params=query, headers=headers, _preload_content=False
         )
         limit_seconds = session.settings.exec_timeout_seconds
         try:

@@ -26,12 +26,15 @@ from typing import Any
 from kubernetes_asyncio.client import ApiClient, Configuration
 from kubernetes_asyncio.client.exceptions import ApiException
 from kubernetes_asyncio.stream import WsApiClient
+from multidict import CIMultiDict
 
 from k3s_mcp.kube import exec as exec_
 from k3s_mcp.kube import writes
+from k3s_mcp.kube.access import AccessPolicy, request_scope
 from k3s_mcp.kube.config import load_config
 from k3s_mcp.kube.discovery import Discovery, ResourceInfo
 from k3s_mcp.kube.errors import KubeError, Target, api_errors
+from k3s_mcp.kube.identity import current_identity
 from k3s_mcp.settings import Settings
 from k3s_mcp.views.masking import mask_secrets_in
 
@@ -50,6 +53,7 @@ class KubeSession:
         self._discovery = Discovery(self.request, settings.discovery_ttl_seconds)
         self.source: str = ""
         self.context_namespace: str | None = None
+        self.access = AccessPolicy.from_text(settings.denied_kinds, settings.allowed_namespaces)
 
     # -- life cycle -------------------------------------------------------------------------------
 
@@ -119,14 +123,18 @@ class KubeSession:
         missing_ok: bool = False,
     ) -> bytes | None:
         client = await self.api_client()
+        await self.check_access(method, path, body)
+        query = list(query or [])
+        headers = await self.request_headers(client, query, content_type=content_type, accept=accept)
         with self.errors(target):
-            response = await client.call_api(
-                path,
+            # The REST client directly rather than call_api, which keeps headers in a dict: impersonation sends
+            # one Impersonate-Group header per group.
+            response = await client.rest_client.request(
                 method,
-                query_params=query or [],
-                header_params={"Content-Type": content_type, "Accept": accept},
-                body=body,
-                auth_settings=["BearerToken"],
+                f"{client.configuration.host}{path}",
+                query_params=query,  # type: ignore[arg-type]  # the client's hints say dict; it url-encodes pairs
+                headers=headers,  # type: ignore[arg-type]  # a multidict, so a header can repeat
+                body=client.sanitize_for_serialization(body) if body is not None else None,
                 _preload_content=False,
                 _request_timeout=self.settings.request_timeout_seconds,
             )
@@ -139,6 +147,30 @@ class KubeSession:
                     failure.body = raw.decode("utf-8", "replace")  # type: ignore[assignment]
                     raise failure
             return raw
+
+    async def request_headers(
+        self, client: ApiClient, query: list[tuple[str, str]], *, content_type: str, accept: str
+    ) -> CIMultiDict[str]:
+        """Headers of one request: content types, the client's defaults, credentials, and the impersonation
+        headers of the current identity (``k3s_mcp.kube.identity``) when there is one."""
+        headers: CIMultiDict[str] = CIMultiDict({"Content-Type": content_type, "Accept": accept})
+        headers.update(client.default_headers)
+        await client.update_params_for_auth(headers, query, ["BearerToken"])  # type: ignore[arg-type]
+        identity = current_identity()
+        if identity is not None:
+            for name, value in identity.headers():
+                headers.add(name, value)
+        return headers
+
+    async def check_access(self, method: str, path: str, body: Any = None) -> None:
+        """Refuse a request the access policy (K3S_DENIED_KINDS, K3S_ALLOWED_NAMESPACES) forbids; see
+        :mod:`k3s_mcp.kube.access`. Discovery and other non-resource paths always pass."""
+        if not self.access.active:
+            return
+        scope = request_scope(path)
+        if scope is None:
+            return
+        self.access.check(method, scope, await self._discovery.served(scope.group, scope.resource), body)
 
     async def request(
         self,
