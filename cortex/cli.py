@@ -13,7 +13,7 @@ from cortex.activator.catalog import ToolCatalog
 from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings, load_settings
 from cortex.activator.tiers.unifi_rules import UnifiRequestError
-from cortex.layers.cli import LAYER_NAMES
+from cortex.layers.names import SERVED_LAYERS
 
 
 async def _route(settings: ActivatorSettings, query: str, namespace: str | None) -> dict[str, object]:
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     snapshot = commands.add_parser("snapshot", help="write the live k3s_mcp tool catalog for offline routing")
     snapshot.add_argument("path", type=Path, nargs="?", help="output file (default: the packaged snapshot)")
     layer = commands.add_parser("layer", help="serve one execution or telemetry layer over HTTP")
-    layer.add_argument("name", choices=LAYER_NAMES, help="which layer to serve")
+    layer.add_argument("name", choices=SERVED_LAYERS, help="which layer to serve")
     layer.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     layer.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
     layer.add_argument(

@@ -19,7 +19,8 @@ class Tier(StrEnum):
 
     @property
     def number(self) -> int:
-        return {"keyword": 1, "similarity": 2, "classifier": 3, "reasoning": 4, "none": 0}[self.value]
+        """The tier's place in the cascade, 1 to 4; 0 for NONE."""
+        return 0 if self is Tier.NONE else list(Tier).index(self) + 1
 
 
 class Mode(StrEnum):

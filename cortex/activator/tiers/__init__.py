@@ -1,1 +1,1 @@
-"""The four routing tiers, cheapest first: keyword rules, similarity, classifier model, reasoning model."""
+"""The routing tiers, cheapest first (keyword and network rules, similarity, classifier, reasoning), one interface."""
