@@ -15,18 +15,22 @@ How a tool module plugs in (see k3s_mcp/tools/pods.py for a complete example):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastmcp import FastMCP
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
+from k3s_mcp.audit import AuditLog
 from k3s_mcp.confirmation import ConfirmationPolicy
 from k3s_mcp.contexts import ContextSessions
 from k3s_mcp.kube import KubeSession
+from k3s_mcp.metrics import EXPOSITION_CONTENT_TYPE, ServerMetrics
 from k3s_mcp.middleware.arguments import ArgumentErrorMiddleware
+from k3s_mcp.middleware.audit import AuditMiddleware
 from k3s_mcp.middleware.confirmation import ConfirmationMiddleware
 from k3s_mcp.middleware.context import ContextMiddleware
 from k3s_mcp.middleware.errors import ErrorShieldMiddleware
@@ -53,6 +57,8 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
     toolsets = selected_toolsets(settings.toolsets)
     session = KubeSession(settings)
     context_sessions = ContextSessions(settings, session)
+    metrics = ServerMetrics()
+    audit_log = audit_log_for(settings, metrics)
 
     @asynccontextmanager
     async def lifespan(_: FastMCP[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
@@ -62,13 +68,18 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
         finally:
             await context_sessions.close()
             await session.close()
+            if audit_log is not None:
+                await asyncio.to_thread(audit_log.close, 2.0)
 
     app: FastMCP[dict[str, Any]] = FastMCP(
         name="k3s-mcp",
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         middleware=[
-            # Outermost of the call path: it redacts the final answer (the row table's text included) and every
+            # Outermost of all: every call is audited and counted as the client sees it, refusals and errors
+            # included, and timed with redaction and table rendering (it redacts the arguments it writes itself).
+            AuditMiddleware(metrics, audit_log),
+            # Outermost of the answer path: it redacts the final answer (the row table's text included) and every
             # error, those the error shield and the argument wording raise as well (K3S_REDACT=false: left out).
             *([RedactionMiddleware(reveal_secrets=settings.reveal_secrets)] if settings.redact else []),
             *([RowTableMiddleware()] if settings.list_text == "table" else []),
@@ -97,7 +108,36 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
         so a slow API server never takes the MCP endpoint out of a Service."""
         return JSONResponse({"status": "ok"})
 
+    @app.custom_route("/metrics", methods=["GET"])
+    async def metrics_endpoint(request: Request) -> Response:
+        """Prometheus metrics of this app. Host-checked like every route but /health; the bearer token is needed
+        only with K3S_MCP_METRICS_REQUIRE_TOKEN=true (annotation-driven scrapes cannot send one)."""
+        if settings.metrics_require_token and app.auth is not None and not await has_valid_token(app, request):
+            return Response("Unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return Response(metrics.exposition(), media_type=EXPOSITION_CONTENT_TYPE)
+
     return app
+
+
+def audit_log_for(settings: Settings, metrics: ServerMetrics) -> AuditLog | None:
+    """The audit log K3S_AUDIT_LOG asks for (None when it is empty), counting its drops in `metrics`."""
+    if not settings.audit_log:
+        return None
+    return AuditLog(
+        settings.audit_log,
+        max_bytes=settings.audit_max_bytes,
+        backups=settings.audit_backups,
+        queue_size=settings.audit_queue_size,
+        on_drop=metrics.count_audit_drop,
+    )
+
+
+async def has_valid_token(app: FastMCP[dict[str, Any]], request: Request) -> bool:
+    """Whether `request` carries a bearer token the app's verifier accepts."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if app.auth is None or scheme.lower() != "bearer" or not token.strip():
+        return False
+    return await app.auth.verify_token(token.strip()) is not None
 
 
 mcp = build_server()

@@ -6,8 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+STDOUT_NAMES = frozenset({"stdout", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})
 
 
 class Settings(BaseSettings):
@@ -212,6 +215,39 @@ class Settings(BaseSettings):
         "whose Origin header names neither one of them nor an allowed host gets 403. Requests without Origin are "
         "not affected.",
     )
+    metrics_require_token: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("K3S_MCP_METRICS_REQUIRE_TOKEN", "metrics_require_token"),
+        description="When true, GET /metrics needs the same bearer token as /mcp (when one is configured). Default "
+        "false: Prometheus scrapes by pod annotations cannot send one, and the metrics carry tool names, outcome "
+        "classes and counts only. /metrics is Host-checked either way.",
+    )
+    audit_log: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_AUDIT_LOG", "audit_log"),
+        description="Where the audit log (one JSON line per tool call: time, caller, tool, redacted arguments, "
+        "target, outcome, duration) goes: a file path, `-` or `stderr` for stderr, empty = off. Never stdout, "
+        "which carries the protocol on stdio.",
+    )
+    audit_max_bytes: int = Field(
+        default=10_000_000,
+        ge=0,
+        validation_alias=AliasChoices("K3S_AUDIT_MAX_BYTES", "audit_max_bytes"),
+        description="Size at which the audit log file is rotated (to .1, .2, ...); 0 never rotates.",
+    )
+    audit_backups: int = Field(
+        default=5,
+        ge=0,
+        validation_alias=AliasChoices("K3S_AUDIT_BACKUPS", "audit_backups"),
+        description="Rotated audit log files kept besides the current one.",
+    )
+    audit_queue_size: int = Field(
+        default=10_000,
+        ge=1,
+        validation_alias=AliasChoices("K3S_AUDIT_QUEUE_SIZE", "audit_queue_size"),
+        description="Audit lines waiting to be written; when the writer falls this far behind, further lines are "
+        "dropped and counted (k3s_mcp_audit_dropped_total) instead of slowing calls.",
+    )
     confirm_tools: str = Field(
         default="",
         validation_alias=AliasChoices("K3S_CONFIRM_TOOLS", "confirm_tools"),
@@ -268,6 +304,13 @@ class Settings(BaseSettings):
         description="Access token claim (a list of strings, or one string) whose values are the Kubernetes groups "
         "under K3S_IMPERSONATE; a missing claim means no groups.",
     )
+
+    @field_validator("audit_log")
+    @classmethod
+    def _audit_log_is_not_stdout(cls, value: str) -> str:
+        if value.strip().lower() in STDOUT_NAMES:
+            raise ValueError("K3S_AUDIT_LOG must not be stdout (it carries the MCP protocol on stdio); - is stderr")
+        return value.strip()
 
     @property
     def kubeconfig_paths(self) -> list[Path]:

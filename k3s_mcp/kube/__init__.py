@@ -13,6 +13,7 @@ from k3s_mcp.kube.errors import (
     Target,
     UnknownKindError,
     api_errors,
+    observe_api_failures,
     translate_api_error,
 )
 from k3s_mcp.kube.exec import ExecResult
@@ -31,6 +32,7 @@ __all__ = [
     "UnknownKindError",
     "api_errors",
     "current_session",
+    "observe_api_failures",
     "session_scope",
     "translate_api_error",
 ]

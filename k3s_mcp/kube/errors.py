@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,6 +167,50 @@ def translate_api_error(
     return KubeError(f"Failed to {target.action} {what}: {type(error).__name__}: {error}")
 
 
+ApiFailureObserver = Callable[[str], None]
+"""Told the label of each failed request to the API server: its HTTP status (``"404"``) or ``"unreachable"``."""
+
+_api_failure_observer: ContextVar[ApiFailureObserver | None] = ContextVar("k3s_mcp_api_failure_observer", default=None)
+_log = logging.getLogger(__name__)
+
+
+@contextmanager
+def observe_api_failures(observer: ApiFailureObserver) -> Iterator[None]:
+    """Tell `observer` about every failed API request made inside the block (the MCP side counts them as metrics;
+    this layer knows nothing of metrics)."""
+    token = _api_failure_observer.set(observer)
+    try:
+        yield
+    finally:
+        _api_failure_observer.reset(token)
+
+
+def api_failure_label(error: BaseException) -> str | None:
+    """The HTTP status of a failed request (``"403"``), ``"unreachable"`` when the API server did not answer, or
+    None when `error` is not a failed request (a kubeconfig problem)."""
+    if isinstance(error, ApiException):
+        return str(error.status or 0)
+    if isinstance(error, aiohttp.WSServerHandshakeError):
+        return str(error.status)
+    if isinstance(error, ConfigException):
+        return None
+    if isinstance(error, aiohttp.ClientError | OSError | TimeoutError):
+        return "unreachable"
+    return None
+
+
+def _report_api_failure(error: BaseException) -> None:
+    observer = _api_failure_observer.get()
+    label = api_failure_label(error) if observer is not None else None
+    if observer is None or label is None:
+        return
+    try:
+        observer(label)
+    except Exception:
+        # Counting must never change what the caller is told.
+        _log.exception("API failure observer failed")
+
+
 @contextmanager
 def api_errors(target: Target, *, server: str | None = None, kubeconfig: str | None = None) -> Iterator[None]:
     """Translate failures raised inside the block with :func:`translate_api_error`."""
@@ -173,4 +219,5 @@ def api_errors(target: Target, *, server: str | None = None, kubeconfig: str | N
     except KubeError:
         raise
     except (ApiException, aiohttp.ClientError, OSError, TimeoutError, ConfigException) as error:
+        _report_api_failure(error)
         raise translate_api_error(error, target, server=server, kubeconfig=kubeconfig) from error
