@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from k3s_mcp.kube.errors import Target
+from k3s_mcp.kube.errors import KubeError, Target
+from k3s_mcp.kube.identity import current_identity
 from k3s_mcp.kube.requests import check_name, check_namespace, check_segment
 
 if TYPE_CHECKING:
@@ -68,6 +69,16 @@ async def execute(
         except TimeoutError:
             # Our own limit, not a silent API server: the command was still running and its stream is closed.
             result.timed_out_after = limit_seconds
+        except aiohttp.WSServerHandshakeError as error:
+            if error.status != 403:
+                raise
+            # A refused websocket handshake carries no Status body to quote: name the identity ourselves.
+            identity = current_identity()
+            who = f"{identity.user} is" if identity else "this server's identity is"
+            raise KubeError(
+                f"Forbidden: {who} not allowed to create pods/exec in namespace {namespace!r} (exec into Pod "
+                f"{pod!r}). Fix: bind a Role granting 'create' on 'pods/exec' to this identity."
+            ) from None
     result.finish(limit)
     return result
 
