@@ -124,3 +124,22 @@ async def test_k3s_layer_against_a_remote_k3s_mcp(kubeconfig: str) -> None:
     assert ready, reason
     assert response.ok, response.error
     assert "default" in {row["name"] for row in response.result["items"]}
+
+
+async def test_a_tool_the_confirmation_policy_holds_back_needs_consent_once(kubeconfig: str, namespace: str) -> None:
+    """K3S_CONFIRM_TOOLS gives scale_deployment a `confirm` parameter: the layer asks for consent (428) by the one
+    rule of cortex.mcp_adapter, and a confirmed call carries that consent to k3s_mcp, which then runs the tool."""
+    server = build_server(Settings(kubeconfig=kubeconfig, confirm_tools="scale_deployment"))
+    runner = LayerRunner(K3sLayer(server=server))
+    params = {"name": "ghost", "replicas": 1, "namespace": namespace}
+    try:
+        spec = (await runner.layer.action_specs())["scale_deployment"]
+        assert "confirm" in spec.describe()["params"]["properties"] and spec.requires_confirmation
+        held = await runner.execute(LayerRequest(action="scale_deployment", params=params))
+        assert held.status == 428 and held.error is not None and held.error.code == "confirmation_required"
+        confirmed = await runner.execute(LayerRequest(action="scale_deployment", params=params, confirm=True))
+    finally:
+        await runner.stop()
+    # The tool ran (and found no such Deployment) instead of being held back a second time by k3s_mcp.
+    assert confirmed.status == 422 and confirmed.error is not None, confirmed
+    assert "ghost" in confirmed.error.message and "Needs confirmation" not in confirmed.error.message
