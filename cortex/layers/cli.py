@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from collections.abc import Callable
 
 import uvicorn
+from pydantic import ValidationError
 from starlette.applications import Starlette
 
 from cortex.layers.contract import ExecutionLayer
-from cortex.layers.service import LayerRunner, build_layer_app
+from cortex.layers.service import (
+    LayerRunner,
+    build_layer_app,
+    describe_validation_error,
+    layer_host_policy,
+    served_layer_app,
+)
+from cortex.layers.settings import LayerServiceSettings
+from k3s_mcp.http_auth import UnsafeBindError
+from k3s_mcp.http_origin import HostPolicyError
 
 LAYER_NAMES = ("k3s", "unifi-api", "unifi-ssh", "telemetry")
 
@@ -54,10 +65,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None, serve: Callable[..., None] = uvicorn.run) -> int:
-    """Parse `argv` and serve the chosen layer until interrupted; returns the exit status."""
+    """Parse `argv` and serve the chosen layer until interrupted; returns the exit status (2: refused to start)."""
     args = parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    app = build_app(args.layer)
+    try:
+        policy = layer_host_policy(LayerServiceSettings(), args.host)
+    except ValidationError as exc:
+        print(f"error: invalid CORTEX_LAYER_* setting: {describe_validation_error(exc)}", file=sys.stderr)
+        return 2
+    except (UnsafeBindError, HostPolicyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = served_layer_app(build_app(args.layer), args.layer, policy)
     serve(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
     return 0
 

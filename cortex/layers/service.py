@@ -1,4 +1,10 @@
-"""The HTTP service around an execution layer: /health, /ready, /metrics, /v1/actions, /v1/execute."""
+"""The HTTP service around an execution layer: /health, /ready, /metrics, /v1/actions, /v1/execute.
+
+`served_layer_app` is what a layer process puts on a socket (execution layers and telemetry alike): the Host/Origin
+guard of the other HTTP servers (421 for a Host that does not name the layer, 403 for a foreign Origin), then 415
+for a POST body that is not `Content-Type: application/json`, so neither a rebound page nor a cross-site form or
+text/plain post reaches /v1/*. `layer_host_policy` refuses a non-loopback address without CORTEX_LAYER_TOKEN.
+"""
 
 from __future__ import annotations
 
@@ -24,13 +30,17 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cortex.layers.contract import ErrorBody, ExecutionLayer, LayerError, LayerRequest, LayerResponse
 from cortex.layers.settings import LayerServiceSettings
+from k3s_mcp.http_auth import UnsafeBindError, is_loopback
+from k3s_mcp.http_origin import HostOriginGuard, HostPolicy
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256_000
+JSON_TYPE = "application/json"
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -194,8 +204,15 @@ def error_response(layer: str, code: str, message: str, status: int, action: str
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+def layer_token(settings: LayerServiceSettings) -> str | None:
+    """The bearer token /v1/* requires, or None when CORTEX_LAYER_TOKEN is unset or blank."""
+    token = settings.token.get_secret_value().strip() if settings.token else ""
+    return token or None
+
+
 def require_token(token: str | None, layer: str, handler: Handler) -> Handler:
     """Wrap a handler so it answers 401 unless the request carries the bearer token (when one is set)."""
+    token = (token or "").strip()
     if not token:
         return handler
     expected = f"Bearer {token}".encode()
@@ -266,7 +283,7 @@ def build_layer_app(runner: LayerRunner) -> Starlette:
         finally:
             await runner.stop()
 
-    token = runner.settings.token.get_secret_value() if runner.settings.token else None
+    token = layer_token(runner.settings)
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/ready", ready, methods=["GET"]),
@@ -275,3 +292,59 @@ def build_layer_app(runner: LayerRunner) -> Starlette:
         Route("/v1/execute", require_token(token, name, execute), methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _media_type_problem(scope: Scope) -> str | None:
+    """Why a POST's Content-Type is refused, or None when the body is declared as JSON (any case, any parameters)."""
+    given = [value.decode("latin-1") for name, value in scope.get("headers") or () if name == b"content-type"]
+    if len(given) == 1 and given[0].split(";", 1)[0].strip().lower() == JSON_TYPE:
+        return None
+    shown = json.dumps(given[0][:60]) if len(given) == 1 else "more than one" if given else "none"
+    return f"the request body must be sent as Content-Type: {JSON_TYPE} (got {shown})"
+
+
+class JsonBodiesOnly:
+    """ASGI middleware: 415 for a POST whose body is not declared `Content-Type: application/json`.
+
+    A page can send text/plain, form and multipart bodies to any address without the browser asking first; a JSON
+    body it can only send after a CORS preflight, which a layer never answers.
+    """
+
+    def __init__(self, app: ASGIApp, layer: str) -> None:
+        self.app = app
+        self.layer = layer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "POST":
+            problem = _media_type_problem(scope)
+            if problem is not None:
+                response = error_response(self.layer, "unsupported_media_type", problem, 415)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def layer_host_policy(settings: LayerServiceSettings, host: str) -> HostPolicy:
+    """The Host/Origin policy of a layer listening on `host`, from CORTEX_LAYER_ALLOWED_HOSTS / _ORIGINS.
+
+    Raises UnsafeBindError for a non-loopback `host` without CORTEX_LAYER_TOKEN, and HostPolicyError for an
+    allowed-hosts or allowed-origins entry that is not a host or an origin.
+    """
+    if layer_token(settings) is None and not is_loopback(host):
+        raise UnsafeBindError(
+            f"Refusing to serve a layer on {host!r} without a token: anyone who can reach that address could run "
+            "its actions or read its audit log. Set CORTEX_LAYER_TOKEN to a long random secret (the activator "
+            "sends it from CORTEX_LAYERS_TOKEN), or listen on 127.0.0.1."
+        )
+    return HostPolicy.build(
+        host,
+        settings.allowed_hosts,
+        settings.allowed_origins,
+        hosts_setting="CORTEX_LAYER_ALLOWED_HOSTS",
+        origins_setting="CORTEX_LAYER_ALLOWED_ORIGINS",
+    )
+
+
+def served_layer_app(app: ASGIApp, layer: str, policy: HostPolicy) -> ASGIApp:
+    """`app` as a layer process serves it: the Host/Origin guard first, then JSON-only POST bodies."""
+    return HostOriginGuard(JsonBodiesOnly(app, layer), policy)

@@ -10,14 +10,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class LayerServiceSettings(BaseSettings):
-    """What every layer service shares: the bearer token callers present and the time one action may take."""
+    """What every layer service shares: its bearer token, the Host and Origin names it answers to, the time limit."""
 
     model_config = SettingsConfigDict(env_prefix="CORTEX_LAYER_", extra="ignore")
 
     token: SecretStr | None = Field(
         default=None,
         description="When set, /v1/* requests must carry `Authorization: Bearer <token>`; "
-        "/health, /ready and /metrics stay open for probes and scrapers.",
+        "/health, /ready and /metrics stay open for probes and scrapers. Required to serve on a non-loopback "
+        "address.",
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host names or addresses (with an optional :port) requests may name in their "
+        "Host header besides loopback names and the listen address; other Hosts get 421 (DNS-rebinding "
+        "protection). '*' turns the Host check off. GET /health is never Host-checked.",
+    )
+    allowed_origins: str = Field(
+        default="",
+        description="Comma-separated web origins (scheme://host[:port]) whose pages may send requests; a request "
+        "whose Origin header names neither one of them nor an allowed host gets 403. Requests without Origin are "
+        "not affected.",
     )
     action_timeout_seconds: float = Field(
         default=20.0,
