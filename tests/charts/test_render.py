@@ -87,6 +87,9 @@ def test_rendered_manifests_pass_strict_schemas(
         ("k3s-mcp", "server.allowedHosts=a.example", "/server/allowedHosts"),
         ("cortex", "activator.allowedHosts={a b}", "/activator/allowedHosts/0"),
         ("cortex", "activator.allowPodIPHost=no", "/activator/allowPodIPHost"),
+        ("cortex", "telemetry.allowedHosts={a b}", "/telemetry/allowedHosts/0"),
+        ("cortex", "unifiApi.allowedHosts=a.example", "/unifiApi/allowedHosts"),
+        ("cortex", "unifiSsh.allowPodIPHost=no", "/unifiSsh/allowPodIPHost"),
     ],
 )
 def test_wrong_value_fails_lint_and_template(
@@ -624,3 +627,73 @@ def test_servers_accept_the_host_names_their_in_cluster_callers_use(helm: Helm, 
     assert pod["containers"][0]["readinessProbe"]["httpGet"]["httpHeaders"] == [{"name": "Host", "value": "localhost"}]
     probed = by_kind(cortex, "Pod")["r-cortex-test-services"]["spec"]["containers"][0]["command"]
     assert "http://r-cortex-activator:8080/ready" in probed
+
+
+# The layers the chart serves from the cortex image, with the activator variable that holds each one's URL.
+SERVED_LAYERS = {
+    "unifiApi": ("r-cortex-unifi-api", "CORTEX_LAYERS_UNIFI_API_URL"),
+    "unifiSsh": ("r-cortex-unifi-ssh", "CORTEX_LAYERS_UNIFI_SSH_URL"),
+    "telemetry": ("r-cortex-telemetry", "CORTEX_LAYERS_TELEMETRY_URL"),
+}
+
+
+def service_names(name: str) -> list[str]:
+    return [name, f"{name}.cortex-system", f"{name}.cortex-system.svc", f"{name}.cortex-system.svc.cluster.local"]
+
+
+def test_layers_accept_the_host_names_the_activator_and_prometheus_use(helm: Helm, charts: dict[str, Path]) -> None:
+    """The layers listen on 0.0.0.0 behind the Host check: the chart names their Services and the pod IP."""
+    objects = helm.template(charts["cortex"], settings=["telemetry.allowedHosts={audit.example.com}"])
+    activator = container_env(objects, "r-cortex-activator")
+    deployments = by_kind(objects, "Deployment")
+    for key, (name, url_variable) in SERVED_LAYERS.items():
+        env = container_env(objects, name)
+        extra = ["audit.example.com"] if key == "telemetry" else []
+        hosts = env["CORTEX_LAYER_ALLOWED_HOSTS"]["value"].split(",")
+        assert hosts == [*service_names(name), *extra, "$(POD_IP)"], key
+        # The activator calls the layer by a name on that list.
+        assert urlsplit(activator[url_variable]["value"]).hostname in hosts, key
+        # Prometheus scrapes /metrics naming the pod IP, which the kubelet expands from the variable defined first.
+        assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}, key
+        order = list(env)
+        assert order.index("POD_IP") < order.index("CORTEX_LAYER_ALLOWED_HOSTS"), key
+        pod = deployments[name]["spec"]["template"]["spec"]
+        assert deployments[name]["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
+        # /ready is Host-checked, so the probe names a loopback host and works without the pod IP too.
+        probe = pod["containers"][0]["readinessProbe"]["httpGet"]
+        assert probe["path"] == "/ready" and probe["httpHeaders"] == [{"name": "Host", "value": "localhost"}], key
+        assert "httpHeaders" not in pod["containers"][0]["livenessProbe"]["httpGet"], key
+
+    without = helm.template(charts["cortex"], settings=[f"{key}.allowPodIPHost=false" for key in SERVED_LAYERS])
+    for key, (name, _) in SERVED_LAYERS.items():
+        env = container_env(without, name)
+        assert env["CORTEX_LAYER_ALLOWED_HOSTS"]["value"].split(",") == service_names(name), key
+        assert "POD_IP" not in env, key
+    # The activator's own list does not change with the layers' values.
+    assert container_env(without, "r-cortex-activator")["CORTEX_ALLOWED_HOSTS"]["value"].split(",") == [
+        *service_names("r-cortex-activator"),
+        "$(POD_IP)",
+    ]
+
+
+def test_layers_on_every_address_always_get_the_token_the_activator_sends(helm: Helm, charts: dict[str, Path]) -> None:
+    """A layer refuses to listen on 0.0.0.0 without CORTEX_LAYER_TOKEN, so the chart never renders one without it."""
+    objects = helm.template(charts["cortex"])
+    expected = {"name": "r-cortex-layers", "key": "token"}
+    assert container_env(objects, "r-cortex-activator")["CORTEX_LAYERS_TOKEN"]["valueFrom"]["secretKeyRef"] == expected
+    secret = by_kind(objects, "Secret")["r-cortex-layers"]
+    assert len(base64.b64decode(secret["data"]["token"])) == 48
+    deployments = by_kind(objects, "Deployment")
+    for key, (name, _) in SERVED_LAYERS.items():
+        command = deployments[name]["spec"]["template"]["spec"]["containers"][0]["command"]
+        assert command[command.index("--host") + 1] == "0.0.0.0", key
+        reference = container_env(objects, name)["CORTEX_LAYER_TOKEN"]["valueFrom"]["secretKeyRef"]
+        # Not optional: without the Secret the pod does not start, rather than start without a token.
+        assert reference == expected, key
+
+    own = helm.template(charts["cortex"], settings=["layerAuth.existingSecret=mine", "layerAuth.secretKey=bearer"])
+    assert "r-cortex-layers" not in by_kind(own, "Secret")
+    mine = {"name": "mine", "key": "bearer"}
+    assert container_env(own, "r-cortex-activator")["CORTEX_LAYERS_TOKEN"]["valueFrom"]["secretKeyRef"] == mine
+    for key, (name, _) in SERVED_LAYERS.items():
+        assert container_env(own, name)["CORTEX_LAYER_TOKEN"]["valueFrom"]["secretKeyRef"] == mine, key

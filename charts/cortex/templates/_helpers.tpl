@@ -63,13 +63,19 @@ app.kubernetes.io/part-of: cortex
 {{- default (printf "%s-api-token" (include "cortex.layerName" (dict "root" . "layer" "cortex-activator"))) .Values.activator.apiToken.existingSecret }}
 {{- end }}
 
+{{/* Host header values one server accepts besides loopback names, comma-separated: its Service's in-cluster
+     names, then `extra`; call with (dict "root" $ "layer" "<layer>" "extra" <list of hosts>). */}}
+{{- define "cortex.serviceHosts" -}}
+{{- $name := include "cortex.layerName" (dict "root" .root "layer" .layer) }}
+{{- $namespace := .root.Release.Namespace }}
+{{- $names := list $name (printf "%s.%s" $name $namespace) (printf "%s.%s.svc" $name $namespace) (printf "%s.%s.svc.cluster.local" $name $namespace) }}
+{{- join "," (concat $names .extra) }}
+{{- end }}
+
 {{/* Host header values the activator accepts besides loopback names: its Service's in-cluster names, then
      activator.allowedHosts. */}}
 {{- define "cortex.activatorHosts" -}}
-{{- $name := include "cortex.layerName" (dict "root" . "layer" "cortex-activator") }}
-{{- $namespace := .Release.Namespace }}
-{{- $names := list $name (printf "%s.%s" $name $namespace) (printf "%s.%s.svc" $name $namespace) (printf "%s.%s.svc.cluster.local" $name $namespace) }}
-{{- join "," (concat $names .Values.activator.allowedHosts) }}
+{{- include "cortex.serviceHosts" (dict "root" . "layer" "cortex-activator" "extra" .Values.activator.allowedHosts) }}
 {{- end }}
 
 {{/* The bundled MCP server's resource name, computed as the k3s-mcp chart computes it under alias `mcp`. */}}
