@@ -23,6 +23,7 @@ from fastmcp.exceptions import ToolError
 from k3s_mcp.helm.arguments import ChartRequest, check_option_value, values_yaml
 from k3s_mcp.helm.releases import NOTES_LIMIT, HelmRelease, HelmReleaseRow, HelmRevision
 from k3s_mcp.kube import KubeSession
+from k3s_mcp.kube.identity import current_identity
 from k3s_mcp.kube.requests import check_namespace
 
 
@@ -73,10 +74,20 @@ async def run_helm(
     """
     if any(not option.startswith("--") for option in options):
         raise AssertionError(f"helm options must be --flag or --flag=value: {options}")
+    if session.access.active:
+        raise ToolError(
+            "Refused: route='helm' runs the helm command, whose own requests the access policy cannot check "
+            "(K3S_DENIED_KINDS, K3S_ALLOWED_NAMESPACES are set). Use route='helmchart', which goes through it."
+        )
     binary = _helm_binary(session)
     command = [binary, verb, *options]
     if session.settings.context:
         command.append(f"--kube-context={session.settings.context}")
+    identity = current_identity()
+    if identity is not None:
+        # K3S_IMPERSONATE: helm's requests are sent as the caller too (values checked by Identity).
+        command.append(f"--kube-as-user={identity.user}")
+        command += [f"--kube-as-group={group}" for group in identity.groups]
     command += ["--", *positionals]
     environment = dict(os.environ)
     existing = [str(path) for path in session.settings.kubeconfig_paths if path.is_file()]
