@@ -7,9 +7,11 @@ lines it had to drop. ``k3s_mcp.server`` serves :meth:`ServerMetrics.exposition`
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-EXPOSITION_CONTENT_TYPE = CONTENT_TYPE_LATEST
+# The text format every Prometheus reads (the names here are all classic ones, so nothing needs 1.0.0's escaping).
+EXPOSITION_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # Tool calls range from a cached read (about a millisecond) to a helm upgrade that waits (minutes).
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
