@@ -53,7 +53,12 @@ app.kubernetes.io/component: mcp-server
 {{- $name := include "k3s-mcp.fullname" . }}
 {{- $namespace := .Release.Namespace }}
 {{- $names := list $name (printf "%s.%s" $name $namespace) (printf "%s.%s.svc" $name $namespace) (printf "%s.%s.svc.cluster.local" $name $namespace) }}
-{{- join "," (concat $names .Values.server.allowedHosts) }}
+{{- $hosts := concat $names .Values.server.allowedHosts }}
+{{- if .Values.metrics.enabled }}
+{{- /* Prometheus names the pod IP in its Host header; the container's POD_IP variable expands here. */}}
+{{- $hosts = append $hosts "$(POD_IP)" }}
+{{- end }}
+{{- join "," $hosts }}
 {{- end }}
 
 {{- define "k3s-mcp.image" -}}
@@ -159,4 +164,22 @@ podAntiAffinity:
 {{- with .Values.rbac.extraRules }}
 {{ toYaml . }}
 {{- end }}
+{{- end }}
+
+{{/* Pod annotations: podAnnotations, plus the prometheus.io scrape annotations when metrics are scraped by them. */}}
+{{- define "k3s-mcp.podAnnotations" -}}
+{{- $annotations := deepCopy (.Values.podAnnotations | default dict) }}
+{{- if and .Values.metrics.enabled .Values.metrics.podAnnotations }}
+{{- $_ := set $annotations "prometheus.io/scrape" "true" }}
+{{- $_ := set $annotations "prometheus.io/port" (toString .Values.server.port) }}
+{{- $_ := set $annotations "prometheus.io/path" "/metrics" }}
+{{- end }}
+{{- with $annotations }}
+{{- toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The audit log's directory when audit.destination=file. */}}
+{{- define "k3s-mcp.auditDir" -}}
+/var/log/k3s-mcp
 {{- end }}
