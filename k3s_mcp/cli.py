@@ -50,11 +50,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         from starlette.middleware import Middleware
 
-        from k3s_mcp.http_auth import UnsafeBindError, http_token_verifier
+        from k3s_mcp.http_auth import AuthModeError, UnsafeBindError, http_auth_provider
+        from k3s_mcp.http_oauth import OAuthSettingsError
         from k3s_mcp.http_origin import HostOriginGuard, HostPolicy, HostPolicyError
 
         try:
-            mcp.auth = http_token_verifier(settings, arguments.host)
+            mcp.auth = http_auth_provider(settings, arguments.host, arguments.port, arguments.path)
             policy = HostPolicy.build(
                 arguments.host,
                 settings.allowed_hosts,
@@ -62,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 hosts_setting="K3S_MCP_ALLOWED_HOSTS",
                 origins_setting="K3S_MCP_ALLOWED_ORIGINS",
             )
-        except (UnsafeBindError, HostPolicyError) as error:
+        except (UnsafeBindError, AuthModeError, OAuthSettingsError, HostPolicyError) as error:
             print(f"k3s-mcp-server: {error}", file=sys.stderr)
             sys.exit(2)
         mcp.run(

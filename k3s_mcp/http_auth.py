@@ -1,11 +1,15 @@
-"""Bearer-token protection of the HTTP transport, and the rule that a non-loopback bind needs a token."""
+"""Bearer-token protection of the HTTP transport, and the rule that a non-loopback bind needs a token.
+
+Two modes, never both: one shared token (K3S_MCP_AUTH_TOKEN), or OAuth 2.1 access tokens of an issuer
+(K3S_MCP_OAUTH_ISSUER, :mod:`k3s_mcp.http_oauth`). Either counts as a token for a non-loopback bind.
+"""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
 
-from fastmcp.server.auth import AccessToken, TokenVerifier
+from fastmcp.server.auth import AccessToken, AuthProvider, TokenVerifier
 
 from k3s_mcp.settings import Settings
 
@@ -15,6 +19,10 @@ LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 class UnsafeBindError(RuntimeError):
     """HTTP was asked to listen beyond this machine with no token configured."""
+
+
+class AuthModeError(ValueError):
+    """The shared token and OAuth were both configured; only one of them can protect the server."""
 
 
 class SharedTokenVerifier(TokenVerifier):
@@ -54,3 +62,21 @@ def http_token_verifier(settings: Settings, host: str) -> SharedTokenVerifier | 
             "'Authorization: Bearer <token>'), or bind to 127.0.0.1."
         )
     return None
+
+
+def http_auth_provider(settings: Settings, host: str, port: int, path: str) -> AuthProvider | None:
+    """What protects HTTP on host:port (MCP endpoint `path`): OAuth when K3S_MCP_OAUTH_ISSUER is set, else the token.
+
+    Raises AuthModeError when both are set, OAuthSettingsError for contradictory OAuth settings, and
+    UnsafeBindError for a non-loopback host with neither.
+    """
+    if settings.oauth_issuer.strip():
+        if settings.auth_token is not None and settings.auth_token.get_secret_value().strip():
+            raise AuthModeError(
+                "K3S_MCP_AUTH_TOKEN and K3S_MCP_OAUTH_ISSUER are both set; unset one: the shared token and OAuth "
+                "access tokens cannot protect the server at the same time."
+            )
+        from k3s_mcp.http_oauth import oauth_provider
+
+        return oauth_provider(settings, host, port, path)
+    return http_token_verifier(settings, host)

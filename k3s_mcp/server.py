@@ -38,6 +38,7 @@ from k3s_mcp.middleware.identity import IdentityMiddleware
 from k3s_mcp.middleware.policy import ToolPolicyMiddleware
 from k3s_mcp.middleware.redaction import RedactionMiddleware
 from k3s_mcp.middleware.row_table import RowTableMiddleware
+from k3s_mcp.middleware.scopes import ScopeMiddleware
 from k3s_mcp.middleware.session import KubeSessionMiddleware
 from k3s_mcp.settings import Settings, load_settings
 from k3s_mcp.surface import ToolSurface
@@ -88,6 +89,8 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
             ArgumentErrorMiddleware(redact_values=settings.redact),
             KubeSessionMiddleware(session),
             ToolPolicyMiddleware(settings, toolsets),
+            # With OAuth, the access token's scopes decide which tools are listed and callable.
+            *([ScopeMiddleware()] if settings.oauth_issuer.strip() else []),
             # K3S_IMPERSONATE: every API request of the call is sent as the access token's user and groups.
             *([IdentityMiddleware(settings)] if settings.impersonate else []),
             ContextMiddleware(context_sessions),

@@ -198,7 +198,48 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("K3S_MCP_AUTH_TOKEN", "auth_token"),
         description="Bearer token HTTP clients must send (Authorization: Bearer ...). Required to serve "
-        "HTTP on a non-loopback address; not used on stdio.",
+        "HTTP on a non-loopback address; not used on stdio. Cannot be combined with K3S_MCP_OAUTH_ISSUER.",
+    )
+    oauth_issuer: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_MCP_OAUTH_ISSUER", "oauth_issuer"),
+        description="Issuer URL of an OAuth 2.1 / OpenID Connect provider, exactly as its tokens' `iss` claim "
+        "writes it. When set, HTTP clients must send an access token (a JWT) from that issuer, verified against "
+        "the issuer's keys (signature, issuer, audience, expiry), and its scopes (k3s:read, k3s:write, "
+        "k3s:destructive) decide which tools are listed and callable. Counts as a token for a non-loopback bind; "
+        "not used on stdio.",
+    )
+    oauth_audience: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_MCP_OAUTH_AUDIENCE", "oauth_audience"),
+        description="Comma-separated audiences an access token's `aud` claim must name one of; empty = the URL of "
+        "the MCP endpoint (K3S_MCP_RESOURCE_URL plus the --path).",
+    )
+    oauth_jwks_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_MCP_OAUTH_JWKS_URL", "oauth_jwks_url"),
+        description="URL of the issuer's JSON Web Key Set; empty = the `jwks_uri` of the issuer's "
+        "/.well-known/openid-configuration, read at start (or <issuer>/.well-known/jwks.json when it has none).",
+    )
+    oauth_scopes_claim: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_MCP_OAUTH_SCOPES_CLAIM", "oauth_scopes_claim"),
+        description="The access-token claim holding the granted scopes (a space-separated string or a list); "
+        "empty = `scope`, else `scp` (Ory Hydra writes `scp`).",
+    )
+    oauth_algorithm: str = Field(
+        default="RS256",
+        validation_alias=AliasChoices("K3S_MCP_OAUTH_ALGORITHM", "oauth_algorithm"),
+        description="The JWS algorithm access tokens are signed with (RS256, ES256, PS256, EdDSA, ...); tokens "
+        "signed otherwise are refused.",
+    )
+    resource_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("K3S_MCP_RESOURCE_URL", "resource_url"),
+        description="The server's public base URL (scheme://host[:port], as clients reach it) for OAuth protected "
+        "resource metadata (RFC 9728, served at /.well-known/oauth-protected-resource and "
+        "/.well-known/oauth-protected-resource<path>); empty = http://<host>:<port> of the bind, which an "
+        "unspecified bind (0.0.0.0) cannot give.",
     )
     allowed_hosts: str = Field(
         default="",
