@@ -11,6 +11,7 @@ import uvicorn
 from pydantic import ValidationError
 from starlette.applications import Starlette
 
+from cortex.layers import names
 from cortex.layers.contract import ExecutionLayer
 from cortex.layers.service import (
     LayerRunner,
@@ -23,17 +24,17 @@ from cortex.layers.settings import LayerServiceSettings
 from k3s_mcp.http_auth import UnsafeBindError
 from k3s_mcp.http_origin import HostPolicyError
 
-LAYER_NAMES = ("k3s", "unifi-api", "unifi-ssh", "telemetry")
+LAYER_NAMES = names.SERVED_LAYERS
 
 
 def _execution_layer(name: str) -> ExecutionLayer:
     # Imported on demand: the k3s layer pulls in fastmcp and the SSH layer asyncssh, which the
     # other services have no use for.
-    if name == "k3s":
+    if name == names.K3S:
         from cortex.layers.k3s import K3sLayer
 
         return K3sLayer()
-    if name == "unifi-api":
+    if name == names.UNIFI_API:
         from cortex.layers.unifi_api import UnifiApiLayer
 
         return UnifiApiLayer()
@@ -44,7 +45,7 @@ def _execution_layer(name: str) -> ExecutionLayer:
 
 def build_app(name: str) -> Starlette:
     """The HTTP app of the layer called `name`, configured from the environment."""
-    if name == "telemetry":
+    if name == names.TELEMETRY:
         from cortex.layers.telemetry import build_telemetry_app
 
         return build_telemetry_app()
