@@ -47,6 +47,8 @@ DIGESTED_ARGUMENTS = frozenset({"manifest_yaml"})
 MAX_ARGUMENT_TEXT = 1_000
 MAX_TOOL_NAME = 100
 TARGET_NAME_ARGUMENTS = ("name", "release", "cronjob")
+# How long the writer waits before trying again to open a destination it could not open.
+REOPEN_SECONDS = 10.0
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +213,7 @@ class AuditLog:
 
     def _write_all(self) -> None:
         handler: logging.Handler | None = None
+        retry_at = 0.0
         try:
             while True:
                 item = self._queue.get()
@@ -219,8 +222,21 @@ class AuditLog:
                         return
                     if not isinstance(item, AuditEvent):
                         continue
+                    if handler is None and time.monotonic() >= retry_at:
+                        try:
+                            handler = self._handler()
+                        except OSError as error:
+                            # Said once per attempt, not once per call; the lines meanwhile count as dropped.
+                            log.error(
+                                "Cannot open the audit log %s (%s); retrying in %.0f s",
+                                self.destination,
+                                error,
+                                REOPEN_SECONDS,
+                            )
+                            retry_at = time.monotonic() + REOPEN_SECONDS
                     if handler is None:
-                        handler = self._handler()
+                        self.on_drop()
+                        continue
                     handler.handle(logging.makeLogRecord({"msg": audit_line(item), "levelno": logging.INFO}))
                 except Exception:
                     log.exception("Could not write an audit line to %s", self.destination)

@@ -3,7 +3,9 @@ stuck destination that slows no call (its lines are dropped and counted instead)
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import statistics
 import time
@@ -11,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastmcp import Client
 from fastmcp.client.auth import BearerAuth
 from prometheus_client.parser import text_string_to_metric_families
@@ -164,12 +167,30 @@ async def test_the_log_rotates_at_the_size_limit(kubeconfig: str, tmp_path: Path
     assert 10 <= len(kept) < 40
 
 
+async def drain(descriptor: int, quiet_for: float) -> bytes:
+    """Everything written to a non-blocking pipe until nothing more comes for `quiet_for` seconds."""
+    received = b""
+    quiet_since = time.monotonic()
+    while time.monotonic() - quiet_since < quiet_for:
+        try:
+            chunk = os.read(descriptor, 65536)
+        except BlockingIOError:
+            chunk = b""
+        if chunk:
+            received += chunk
+            quiet_since = time.monotonic()
+        else:
+            await asyncio.sleep(0.02)
+    return received
+
+
 async def test_a_stuck_destination_slows_no_call_and_drops_are_counted(kubeconfig: str, tmp_path: Path) -> None:
     fifo = tmp_path / "audit.fifo"
     os.mkfifo(fifo)
     queue_size, calls = 3, 12
     app = build_server(Settings(kubeconfig=kubeconfig, audit_log=str(fifo), audit_queue_size=queue_size))
     durations: list[float] = []
+    drained = b""
     try:
         async with Client(app) as client:
             for _ in range(calls):
@@ -178,15 +199,41 @@ async def test_a_stuck_destination_slows_no_call_and_drops_are_counted(kubeconfi
                 durations.append(time.perf_counter() - started)
             exposition = await exposition_of(app)
     finally:
-        # Open the reading end so the writer thread, stuck opening the FIFO, gets out.
+        # Read the FIFO now, so the writer thread stuck opening it gets out and writes what it holds.
         reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
-        os.close(reader)
+        try:
+            drained = await drain(reader, quiet_for=1.0)
+        finally:
+            os.close(reader)
     # Nobody reads the FIFO, so the writer never opened it: no call may have waited for it.
     assert max(durations) < 1.0, durations
     dropped = metric_value(exposition, "k3s_mcp_audit_dropped_total")
     # The writer holds one event while it waits on the FIFO and the queue holds queue_size; the rest are dropped.
     assert calls - queue_size - 1 <= dropped <= calls - queue_size, dropped
+    # Once someone reads, the lines that were kept arrive: every call is either written or counted.
+    written = [json.loads(line) for line in drained.decode().splitlines()]
+    assert len(written) + dropped == calls and {line["tool"] for line in written} == {"list_contexts"}
     assert metric_value(exposition, "k3s_mcp_tool_calls_total", tool="list_contexts", outcome="ok") == calls
+
+
+async def test_a_destination_that_cannot_be_opened_is_said_once_and_counted(
+    kubeconfig: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the log's directory should be\n")
+    calls = 5
+    app = build_server(Settings(kubeconfig=kubeconfig, audit_log=str(blocker / "audit.log")))
+    with caplog.at_level(logging.ERROR, logger="k3s_mcp.audit"):
+        async with Client(app) as client:
+            for _ in range(calls):
+                await call(client, "list_contexts")
+
+            async def all_dropped() -> bool:
+                return metric_value(await exposition_of(app), "k3s_mcp_audit_dropped_total") == calls
+
+            await wait_until(all_dropped, within=10, what="every line counted as dropped")
+    opening_errors = [record for record in caplog.records if "Cannot open the audit log" in record.getMessage()]
+    assert len(opening_errors) == 1, [record.getMessage() for record in caplog.records]
 
 
 async def test_audit_overhead_per_call(kubeconfig: str, tmp_path: Path) -> None:
