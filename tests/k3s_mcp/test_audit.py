@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import statistics
+import subprocess
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -234,6 +235,23 @@ async def test_a_destination_that_cannot_be_opened_is_said_once_and_counted(
             await wait_until(all_dropped, within=10, what="every line counted as dropped")
     opening_errors = [record for record in caplog.records if "Cannot open the audit log" in record.getMessage()]
     assert len(opening_errors) == 1, [record.getMessage() for record in caplog.records]
+
+
+@pytest.mark.parametrize("destination", ["stdout", "/dev/stdout"])
+def test_stdout_is_refused_as_a_destination(kubeconfig: str, destination: str) -> None:
+    # On stdio, stdout carries JSON-RPC: an audit line there would break the client's session.
+    result = subprocess.run(
+        [SERVER_PROGRAM],
+        env=server_env(kubeconfig, K3S_AUDIT_LOG=destination),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "K3S_AUDIT_LOG must not be stdout" in result.stderr
 
 
 async def test_audit_overhead_per_call(kubeconfig: str, tmp_path: Path) -> None:
