@@ -229,3 +229,19 @@ def test_oauth_on_an_unspecified_bind_needs_the_resource_url(kubeconfig: str, hy
     )
     assert result.returncode == 2
     assert "needs K3S_MCP_RESOURCE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_issuer_other_than_the_discovered_one_refuses_to_start(kubeconfig: str, hydra: Hydra) -> None:
+    # Hydra's issuer ends in '/'; without it no token's `iss` would ever match, so the server says so at start.
+    assert hydra.issuer.endswith("/")
+    port = free_port()
+    result = subprocess.run(
+        [SERVER_PROGRAM, "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
+        env=server_env(kubeconfig, K3S_MCP_OAUTH_ISSUER=hydra.issuer.rstrip("/")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"differs from the issuer {hydra.issuer!r} its OpenID configuration names" in result.stderr, result.stderr
