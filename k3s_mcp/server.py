@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from k3s_mcp.audit import AuditLog
+from k3s_mcp.availability import served_tools_for
 from k3s_mcp.confirmation import ConfirmationPolicy
 from k3s_mcp.contexts import ContextSessions
 from k3s_mcp.kube import KubeSession
@@ -100,6 +101,8 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
     )
     # What is listed, and each listed tool's schema, is decided once here rather than by middleware per listing.
     app.add_transform(ToolSurface(settings))
+    # Tools whose API the cluster does not serve (KEDA, helm, metrics.k8s.io) are left out of tools/list.
+    app.add_transform(served_tools_for(session))
     for toolset in toolsets:
         # The module's tools join the app as a provider rather than a mounted server: same tools, names and
         # middleware, without a second server's call path per call (about 35 % more calls/s with 17 modules).

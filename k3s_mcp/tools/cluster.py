@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastmcp import FastMCP
 from pydantic import BaseModel, Field
 
+from k3s_mcp.availability import served_tools_for
 from k3s_mcp.kube import KubeError, KubeSession, Target, current_session
 from k3s_mcp.tools import READ_ONLY, tool
 from k3s_mcp.tools.lists import list_rows
@@ -40,6 +41,10 @@ class ClusterInfo(BaseModel):
     namespaces: int
     pods: int
     pods_by_phase: dict[str, int]
+    unavailable_tools: dict[str, str] = Field(
+        default_factory=dict,
+        description="Tools left out of the tool list because the cluster does not serve their API, with the reason.",
+    )
 
 
 @tool(cluster, title="List nodes", safety=READ_ONLY)
@@ -158,5 +163,6 @@ async def get_cluster_info() -> ClusterInfo:
         ready_nodes=ready_nodes,
         namespaces=namespace_count,
         pods=pod_count,
+        unavailable_tools=await served_tools_for(session).unavailable(),
         pods_by_phase=dict(phases),
     )
