@@ -111,19 +111,35 @@ async def get_services(
 COUNT_PAGE = 500
 
 
-async def _count(session: KubeSession, kind: str, pages: int = 1) -> tuple[int, list[dict[str, Any]]]:
-    """How many objects of a kind exist, and the first `pages` pages of them (a bounded read on big clusters)."""
+async def _count(
+    session: KubeSession, kind: str, pages: int = 1, namespace: str | None = None
+) -> tuple[int, list[dict[str, Any]]]:
+    """How many objects of a kind exist (in `namespace`, or all), and the first `pages` pages of them (a bounded
+    read on big clusters)."""
     info = await session.resolve(kind)
     items: list[dict[str, Any]] = []
     token: str | None = None
     for _ in range(pages):
-        listing = await session.list_page(info, None, limit=COUNT_PAGE, continue_token=token)
+        listing = await session.list_page(info, namespace, limit=COUNT_PAGE, continue_token=token)
         items.extend(listing.get("items") or [])
         metadata = listing.get("metadata") or {}
         token = metadata.get("continue")
         if not token:
             return len(items), items
     return len(items) + int(metadata.get("remainingItemCount") or 0), items
+
+
+async def _count_pods(session: KubeSession) -> tuple[int, list[dict[str, Any]]]:
+    """Pods across all namespaces, or under K3S_ALLOWED_NAMESPACES across the allowed ones only (a list of every
+    namespace's pods is refused there)."""
+    if not session.access.allowed_namespaces:
+        return await _count(session, "pods", pages=10)
+    _, namespaces = await _count(session, "namespaces", pages=10)
+    names = [str((item.get("metadata") or {}).get("name", "")) for item in namespaces]
+    counted = await asyncio.gather(
+        *(_count(session, "pods", namespace=name) for name in names if session.access.namespace_allowed(name))
+    )
+    return sum(count for count, _ in counted), [pod for _, pods in counted for pod in pods]
 
 
 @tool(cluster, title="Describe the cluster", safety=READ_ONLY)
@@ -134,7 +150,7 @@ async def get_cluster_info() -> ClusterInfo:
     session = current_session()
     version = await session.request("GET", "/version", target=Target("cluster version", action="read"))
     (node_count, nodes), (namespace_count, _), (pod_count, pods) = await asyncio.gather(
-        _count(session, "nodes"), _count(session, "namespaces"), _count(session, "pods", pages=10)
+        _count(session, "nodes"), _count(session, "namespaces"), _count_pods(session)
     )
     git_version = str(version.get("gitVersion", ""))
     evidence = []

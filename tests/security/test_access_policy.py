@@ -242,3 +242,20 @@ def test_the_secret_sweep_aims_at_every_way_to_a_secret() -> None:
         assert must in aimed
     assert {"describe_object", "apply_manifest", "get_resources", "get_resource_objects"} <= aimed
     assert SECRET_VALUE.startswith("sweep-")
+
+
+async def test_cluster_info_counts_pods_of_the_allowed_namespaces_only(
+    make_client: ClientFactory, kubeconfig: str, namespace: str, other_namespace: str, cluster_api: ClusterAPI
+) -> None:
+    for where in (namespace, other_namespace):
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "counted"},
+            "spec": {"containers": [{"name": "main", "image": "nginx:1.27"}]},
+        }
+        create(cluster_api, f"/api/v1/namespaces/{where}/pods", pod)
+    async with make_client(kubeconfig=kubeconfig, allowed_namespaces=namespace) as client:
+        info = await call(client, "get_cluster_info")
+    assert info["pods"] == 1, info
+    assert info["nodes"] >= 3
