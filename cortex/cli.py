@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from cortex.activator.http_app import served_app
-    from k3s_mcp.http_auth import UnsafeBindError
+    from k3s_mcp.bind_rules import UnsafeBindError
     from k3s_mcp.http_origin import HostPolicyError
 
     host = args.host or settings.host

@@ -50,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         from starlette.middleware import Middleware
 
-        from k3s_mcp.http_auth import AuthModeError, UnsafeBindError, http_auth_provider
+        from k3s_mcp.bind_rules import UnsafeBindError
+        from k3s_mcp.http_auth import AuthModeError, http_auth_provider
         from k3s_mcp.http_oauth import OAuthSettingsError
         from k3s_mcp.http_origin import HostOriginGuard, HostPolicy, HostPolicyError
 

@@ -7,18 +7,13 @@ Two modes, never both: one shared token (K3S_MCP_AUTH_TOKEN), or OAuth 2.1 acces
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 from fastmcp.server.auth import AccessToken, AuthProvider, TokenVerifier
 
+from k3s_mcp.bind_rules import UnsafeBindError, is_loopback
 from k3s_mcp.settings import Settings
 
 TOKEN_CLIENT_ID = "k3s-mcp-token"
-LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
-
-
-class UnsafeBindError(RuntimeError):
-    """HTTP was asked to listen beyond this machine with no token configured."""
 
 
 class AuthModeError(ValueError):
@@ -36,18 +31,6 @@ class SharedTokenVerifier(TokenVerifier):
         if not hmac.compare_digest(token.encode(), self._token):
             return None
         return AccessToken(token=token, client_id=TOKEN_CLIENT_ID, scopes=[])
-
-
-def is_loopback(host: str) -> bool:
-    """True when `host` only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
-    name = host.strip().strip("[]").lower()
-    if name in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        # A host name could resolve to anything: treat it as reachable from outside.
-        return False
 
 
 def http_token_verifier(settings: Settings, host: str) -> SharedTokenVerifier | None:

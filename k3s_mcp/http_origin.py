@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from k3s_mcp.http_auth import is_loopback
+from k3s_mcp.bind_rules import is_loopback
 
 ANY_HOST = "*"
 HEALTH_PATHS = frozenset({"/health"})

@@ -29,7 +29,7 @@ from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings
 from cortex.activator.tiers.unifi_rules import UnifiRequestError
 from cortex.activator.wake import LayerWaking
-from k3s_mcp.http_auth import UnsafeBindError, is_loopback
+from k3s_mcp.bind_rules import UnsafeBindError, is_loopback
 from k3s_mcp.http_origin import HostOriginGuard, HostPolicy
 
 log = logging.getLogger(__name__)

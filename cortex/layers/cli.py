@@ -21,7 +21,7 @@ from cortex.layers.service import (
     served_layer_app,
 )
 from cortex.layers.settings import LayerServiceSettings
-from k3s_mcp.http_auth import UnsafeBindError
+from k3s_mcp.bind_rules import UnsafeBindError
 from k3s_mcp.http_origin import HostPolicyError
 
 LAYER_NAMES = names.SERVED_LAYERS

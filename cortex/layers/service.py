@@ -34,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cortex.layers.contract import ErrorBody, ExecutionLayer, LayerError, LayerRequest, LayerResponse
 from cortex.layers.settings import LayerServiceSettings
-from k3s_mcp.http_auth import UnsafeBindError, is_loopback
+from k3s_mcp.bind_rules import UnsafeBindError, is_loopback
 from k3s_mcp.http_origin import HostOriginGuard, HostPolicy
 
 logger = logging.getLogger(__name__)

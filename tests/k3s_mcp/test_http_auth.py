@@ -12,7 +12,7 @@ from fastmcp import Client
 from fastmcp.client.auth import BearerAuth
 from mcp.shared.exceptions import MCPError
 
-from k3s_mcp.http_auth import is_loopback
+from k3s_mcp.bind_rules import is_loopback
 from tests.k3s_mcp.conftest import SERVER_PROGRAM, call, serve_with_token, server_env
 from tests.processes import free_port
 
