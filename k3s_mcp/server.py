@@ -90,10 +90,10 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
             ArgumentErrorMiddleware(redact_values=settings.redact),
             KubeSessionMiddleware(session),
             ToolPolicyMiddleware(settings, toolsets),
-            # With OAuth, the access token's scopes decide which tools are listed and callable.
-            *([ScopeMiddleware()] if settings.oauth_issuer.strip() else []),
             # K3S_IMPERSONATE: every API request of the call is sent as the access token's user and groups.
             *([IdentityMiddleware(settings)] if settings.impersonate else []),
+            # With OAuth, the access token's scopes decide which tools are listed and callable.
+            *([ScopeMiddleware()] if settings.oauth_issuer.strip() else []),
             ContextMiddleware(context_sessions),
             ConfirmationMiddleware(ConfirmationPolicy.from_settings(settings)),
         ],

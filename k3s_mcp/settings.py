@@ -9,7 +9,6 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 STDOUT_NAMES = frozenset({"stdout", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})
 
 
