@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 CLUSTER := $(UV) run --frozen python -m devcluster.cluster
 LOCAL_KUBECONFIG := $(or $(K3S_MCP_CLUSTER_DIR),$(or $(K3S_MCP_CACHE),$(HOME)/.cache/k3s-mcp)/cluster)/kubeconfig
 
-.PHONY: help setup run test lint format cluster cluster-build cluster-down cluster-status bench
+.PHONY: help setup run test lint format cluster cluster-build cluster-down cluster-status parts bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ run: .venv/.synced ## serve the MCP server on stdio ($KUBECONFIG, else ~/.kube/c
 		$(CLUSTER) up >&2 || exit 1; kc="$(LOCAL_KUBECONFIG)"; fi; \
 	KUBECONFIG="$$kc" exec $(UV) run --frozen --quiet k3s-mcp-server
 
-test: setup cluster-build ## the whole suite, against the real local cluster, model server and helm
+test: setup cluster-build parts ## the whole suite, against the real local cluster, model servers, Hydra and helm
 	$(UV) run --frozen pytest -ra $(PYTEST_ARGS)
 
 lint: .venv/.synced ## ruff and mypy
@@ -54,6 +54,9 @@ format: .venv/.synced ## apply ruff's formatting and fixes
 
 cluster-build: .venv/.synced ## build the control plane, etcd and KWOK into ~/.cache/k3s-mcp (once)
 	@$(CLUSTER) build >/dev/null
+
+parts: .venv/.synced ## fetch, build and cache the other parts the tests use (helm, Hydra, the models, the conformance suite)
+	@$(UV) run --frozen python -m devcluster.parts
 
 cluster: cluster-build ## start (or reuse) the local K3s-compatible cluster on 127.0.0.1
 	@$(CLUSTER) up
