@@ -14,6 +14,8 @@ from tests.charts.test_render import by_kind, container_env
 pytestmark = pytest.mark.helm
 
 IMPERSONATE_ROLE = "cortex-system-r-k3s-mcp-impersonate"
+# Impersonation needs the callers' verified OAuth tokens, so the chart renders it only with OAuth on.
+OAUTH = ["oauth.issuer=https://id.example.com/", "auth.enabled=false", "server.resourceUrl=https://k3s-mcp.example.com"]
 
 
 def impersonate_rules(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -35,7 +37,12 @@ def test_impersonation_grants_users_and_groups_and_sets_the_server(
 ) -> None:
     objects = helm.template(
         charts["k3s-mcp"],
-        settings=["rbac.impersonation.enabled=true", "rbac.impersonation.userClaim=email", "rbac.clusterWide=false"],
+        settings=[
+            *OAUTH,
+            "rbac.impersonation.enabled=true",
+            "rbac.impersonation.userClaim=email",
+            "rbac.clusterWide=false",
+        ],
     )
     assert impersonate_rules(objects) == [
         {"apiGroups": [""], "resources": ["users"], "verbs": ["impersonate"]},
@@ -55,6 +62,7 @@ def test_impersonation_can_be_limited_to_named_users_and_groups(helm: Helm, char
     objects = helm.template(
         charts["k3s-mcp"],
         settings=[
+            *OAUTH,
             "rbac.impersonation.enabled=true",
             "rbac.impersonation.users={alice,bob}",
             "rbac.impersonation.groups={shop-operators}",

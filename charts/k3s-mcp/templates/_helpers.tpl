@@ -48,12 +48,17 @@ app.kubernetes.io/component: mcp-server
 {{- end }}
 
 {{/* Host header values the server accepts besides loopback names: the Service's in-cluster names, then
-     server.allowedHosts. */}}
+     server.allowedHosts, then the host of server.resourceUrl. */}}
 {{- define "k3s-mcp.allowedHosts" -}}
 {{- $name := include "k3s-mcp.fullname" . }}
 {{- $namespace := .Release.Namespace }}
 {{- $names := list $name (printf "%s.%s" $name $namespace) (printf "%s.%s.svc" $name $namespace) (printf "%s.%s.svc.cluster.local" $name $namespace) }}
 {{- $hosts := concat $names .Values.server.allowedHosts }}
+{{- with (include "k3s-mcp.resourceHost" .) }}
+{{- if not (has . $hosts) }}
+{{- $hosts = append $hosts . }}
+{{- end }}
+{{- end }}
 {{- if .Values.metrics.enabled }}
 {{- /* Prometheus names the pod IP in its Host header; the container's POD_IP variable expands here. */}}
 {{- $hosts = append $hosts "$(POD_IP)" }}
@@ -182,4 +187,28 @@ podAntiAffinity:
 {{/* The audit log's directory when audit.destination=file. */}}
 {{- define "k3s-mcp.auditDir" -}}
 /var/log/k3s-mcp
+{{- end }}
+
+{{/* Refuse value combinations the server would refuse at start, or that would leave it without verified callers.
+     Included by the Deployment, so every render checks them. */}}
+{{- define "k3s-mcp.validateAuth" -}}
+{{- $oauth := .Values.oauth | default dict }}
+{{- if $oauth.issuer }}
+{{- if .Values.auth.enabled }}
+{{- fail "oauth.issuer is set together with auth.enabled=true: the server refuses to start with both a shared token (K3S_MCP_AUTH_TOKEN) and OAuth (K3S_MCP_OAUTH_ISSUER); set auth.enabled=false to use OAuth" }}
+{{- end }}
+{{- if not .Values.server.resourceUrl }}
+{{- fail "oauth.issuer needs server.resourceUrl: the pod binds 0.0.0.0, so the server cannot tell clients its public URL (K3S_MCP_RESOURCE_URL) for the protected resource metadata; set it to scheme://host[:port] as clients reach the server" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.rbac.impersonation.enabled (not $oauth.issuer) }}
+{{- fail "rbac.impersonation.enabled=true needs oauth.issuer: the server impersonates the user named by each caller's verified OAuth access token, and without OAuth it would refuse every tool call" }}
+{{- end }}
+{{- end }}
+
+{{/* host[:port] of server.resourceUrl, the authority clients name in their Host header; empty when unset. */}}
+{{- define "k3s-mcp.resourceHost" -}}
+{{- with .Values.server.resourceUrl }}
+{{- (urlParse .).host }}
+{{- end }}
 {{- end }}
