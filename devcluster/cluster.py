@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import fcntl
 import functools
 import json
 import os
@@ -20,7 +19,6 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ import yaml
 
 from devcluster.api import ClusterAPI
 from devcluster.build import HELM_CONTROLLER_MODULE, KEDA_MODULE, KUBE_VERSION, build, module_dir
-from devcluster.cache import cache_root
+from devcluster.cache import cache_root, exclusive
 from devcluster.components import NODE_NAMES, components, node_object
 from devcluster.messages import ClusterError, log
 from devcluster.pki import kubeconfig_text, write_pki
@@ -42,18 +40,6 @@ def state_dir() -> Path:
 
 def api_port() -> int:
     return int(os.environ.get("K3S_MCP_CLUSTER_PORT", "36443"))
-
-
-@contextlib.contextmanager
-def locked() -> Iterator[None]:
-    """One launcher at a time: two test runs starting together share one cluster instead of racing."""
-    cache_root().mkdir(parents=True, exist_ok=True)
-    with (cache_root() / "cluster.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_components(state: Path) -> list[Component]:
@@ -89,7 +75,7 @@ class UpResult:
 
 def up() -> UpResult:
     """Start the cluster, or reuse (and repair) the one already running; return its kubeconfig."""
-    with locked():
+    with exclusive(cache_root() / "cluster.lock"):
         return _up()
 
 
@@ -225,7 +211,7 @@ def _stop(state: Path) -> None:
 
 def down() -> bool:
     """Stop the cluster and remove its state; return whether anything was running."""
-    with locked():
+    with exclusive(cache_root() / "cluster.lock"):
         state = state_dir()
         was_running = any(c.alive() for c in load_components(state))
         _stop(state)

