@@ -7,7 +7,7 @@ How a tool module plugs in (see k3s_mcp/tools/pods.py for a complete example):
    ``k3s_mcp.tools``: the safety is declared once and the policy's tags derive from it.
 2. Inside a tool, ``session = current_session()`` (``k3s_mcp.kube``) is the shared Kubernetes session
    and ``session.settings`` the configuration; the session validates names, masks Secrets and raises errors
-   already worded for the user; output is shaped by ``k3s_mcp.render``.
+   already worded for the user; output is shaped by ``k3s_mcp.views``.
 3. Add the module to ``TOOLSET_MODULES`` in ``k3s_mcp/toolsets.py`` under the server's name (its toolset
    name in K3S_TOOLSETS); it is imported only when its toolset is enabled, composed in with no name prefix, and
    the policy middleware hides its tools in read-only mode unless they are read-only.

@@ -2,8 +2,8 @@
 
 This module is the pattern for every tool module: its own ``FastMCP`` server (``pods``), mounted by
 ``k3s_mcp.server`` without a prefix; each tool takes typed ``Annotated`` parameters, gets the shared
-session with ``current_session()``, lets the session raise worded ``ToolError``s, and returns
-``k3s_mcp.render`` models so every answer is structured JSON.
+session with ``current_session()``, lets the session raise worded errors, and returns
+``k3s_mcp.views`` models so every answer is structured JSON.
 """
 
 from __future__ import annotations
