@@ -56,6 +56,15 @@ class UnknownKindError(KubeError):
 
 _SECRET_TARGETS = {"secret", "secrets"}
 _QUOTED_VALUE = re.compile(r'Invalid value: "(?:[^"\\]|\\.)*"')
+# Server-side apply's schema errors print the refused value as Go does ("expected string, got
+# &value.valueUnstructured{Value:...}" or "got &{...}"), one per line after the field path.
+_GO_VALUE = re.compile(r"\bgot &.*?(?=\n\s+\.|\Z)", re.S)
+
+
+def _hide_secret_values(text: str) -> str:
+    """A Secret's error without the values it may quote: validation's `Invalid value: "..."` and apply's
+    `got &{...}`."""
+    return _GO_VALUE.sub("got (hidden)", _QUOTED_VALUE.sub("Invalid value: (hidden)", text))
 
 
 def _api_message(error: ApiException) -> str:
@@ -94,7 +103,7 @@ def translate_api_error(
         message = _api_message(error)
         if target.kind.lower() in _SECRET_TARGETS:
             # A validation message may quote the refused value; for a Secret that value is the secret.
-            message = _QUOTED_VALUE.sub("Invalid value: (hidden)", message)
+            message = _hide_secret_values(message)
         if status == 404:
             scope = f" in namespace {target.namespace!r}" if target.namespace else ""
             name = f" {target.name!r}" if target.name else ""
@@ -134,6 +143,8 @@ def translate_api_error(
             )
         if status == 422:
             causes = "; ".join(_invalid_causes(error))
+            if target.kind.lower() in _SECRET_TARGETS:
+                causes = _hide_secret_values(causes)
             detail = f" Invalid fields: {causes}." if causes else ""
             return KubeError(f"Invalid {what}: {message}.{detail} Fix the manifest and retry.")
         if status == 400:
