@@ -96,6 +96,8 @@ async def _body(request: Request, model: type[BaseModel]) -> BaseModel | JSONRes
         data = json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):
         return _error(400, "request body is not valid JSON")
+    except RecursionError:
+        return _error(400, "request body is not valid JSON: it is nested too deeply")
     if not isinstance(data, dict):
         return _error(400, "request body must be a JSON object")
     try:

@@ -235,6 +235,8 @@ async def read_json_body(request: Request) -> Any:
         return json.loads(body or b"null")
     except ValueError as exc:
         raise LayerError.invalid(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise LayerError.invalid("request body is not valid JSON: it is nested too deeply") from None
 
 
 def build_layer_app(runner: LayerRunner) -> Starlette:

@@ -242,6 +242,8 @@ def build_telemetry_app(
             payload = json.loads(body or b"null")
         except ValueError as exc:
             return _error("invalid_request", f"request body is not valid JSON: {exc}", 400)
+        except RecursionError:
+            return _error("invalid_request", "request body is not valid JSON: it is nested too deeply", 400)
         items = payload if isinstance(payload, list) else [payload]
         try:
             parsed = [OutcomeEvent.model_validate(item) for item in items]

@@ -357,3 +357,16 @@ def test_a_malformed_allowed_entry_stops_the_layer(variable: str, value: str) ->
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0] and "Traceback" not in result.stderr, result.stderr
     assert not listening(port)
+
+
+@pytest.mark.parametrize(
+    "body", [b"[" * 20_000 + b"]" * 20_000, b'{"action": ' + b'{"a": ' * 10_000], ids=["deep list", "unclosed"]
+)
+async def test_json_nested_deeper_than_the_parser_recurses_is_a_400(
+    api_layer: Served, telemetry_layer: Served, body: bytes
+) -> None:
+    for served, path in ((api_layer, "/v1/execute"), (telemetry_layer, "/v1/events")):
+        async with httpx.AsyncClient(base_url=served.base, timeout=30) as http:
+            response = await http.post(path, content=body, headers={**AUTH, "Content-Type": "application/json"})
+        assert response.status_code == 400, (path, response.status_code, response.text[:200])
+        assert "nested too deeply" in response.json()["error"]["message"], response.text
