@@ -13,6 +13,8 @@ and how an answer reports it must be read as one piece."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -143,6 +145,30 @@ def _pem_label(text: str, match: re.Match[str]) -> str:
     return f"{kind} private key" if kind else "private key"
 
 
+_BASE64_CHARS = _WORD_CHARS | frozenset("+/")
+_PEM_PRIVATE_START = re.compile(r"-----BEGIN (?P<type>(?:[A-Z0-9]+ ){0,2}PRIVATE KEY(?: BLOCK)?)-----")
+
+
+def _decoded_pem_start(secret: str) -> re.Match[str] | None:
+    """The BEGIN line of the PEM block that base64 text `secret` encodes, when that block is a private key."""
+    head = secret[:96]
+    try:
+        decoded = base64.b64decode(head[: len(head) - len(head) % 4], validate=True).decode("ascii", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    return _PEM_PRIVATE_START.match(decoded)
+
+
+def _encoded_private_key(text: str, match: re.Match[str], secret: str) -> bool:
+    """Base64 of a private key's PEM block, not in the middle of other base64 (certificates do not decode to one)."""
+    return _starts_word(text, match, _BASE64_CHARS) and _decoded_pem_start(secret) is not None
+
+
+def _encoded_pem_label(text: str, match: re.Match[str]) -> str:
+    found = _decoded_pem_start(match.group(0))
+    return _pem_label(text, found) if found is not None else "private key"
+
+
 @dataclass(frozen=True)
 class SecretPattern:
     """One secret shape.
@@ -206,6 +232,15 @@ PATTERNS: tuple[SecretPattern, ...] = (
         ("private key",),
         label=_pem_label,
         flags=re.DOTALL,
+    ),
+    # The same block base64-encoded once more, as a kubeconfig's `client-key-data` or TLS data copied into a ConfigMap
+    # carries it: base64 of `-----BEGIN ` starts `LS0tLS1CRUdJTi`, and the decoded start must name a private key.
+    SecretPattern(
+        "private key",
+        r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{20,}={0,2}",
+        ("ls0tls1crudjti",),
+        check=_encoded_private_key,
+        label=_encoded_pem_label,
     ),
     SecretPattern(
         "GitHub token",

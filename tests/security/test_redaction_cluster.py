@@ -6,11 +6,14 @@ marker and the count; with K3S_REDACT=false the same answer shows the secret."""
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from fastmcp import Client
 from fastmcp.client.client import CallToolResult
 
@@ -181,11 +184,12 @@ async def test_private_key_in_exec_output(
 ) -> None:
     pod = await running_pod(cluster_api, namespace, "shell", "main")
     pem = private_key()
-    # The command carries the key base64-encoded, so only the output holds the PEM text.
+    # The command carries the key base64-encoded, so only the output holds the PEM text; the answer repeats the
+    # command, whose encoded key is redacted too.
     encoded = base64.b64encode(pem.encode()).decode()
     arguments = {"pod_name": pod, "namespace": namespace, "command": ["sh", "-c", f"echo {encoded} | base64 -d"]}
     result = await answer(mcp_client, "execute_command", arguments)
-    assert_redacted(result, key_lines(pem), ["[redacted: RSA private key]"], 1)
+    assert_redacted(result, [*key_lines(pem), encoded[40:120]], ["[redacted: RSA private key]"], 2)
     assert result.structured_content is not None and result.structured_content["exit_code"] == 0
     async with make_client(kubeconfig=kubeconfig, redact=False) as client:
         shown = await answer(client, "execute_command", arguments)
@@ -200,3 +204,52 @@ async def test_a_secret_in_an_error_message_is_redacted(mcp_client: Client[Any],
     message = " ".join(texts(result))
     assert result.is_error and LOG_TOKEN not in message
     assert message == "Invalid argument `limit`: must be an integer, got 'Bearer [redacted: bearer token]'."
+
+
+def certificate(pem_key: str) -> str:
+    """A self-signed certificate for the key: public, so it must stay readable."""
+    key = serialization.load_pem_private_key(pem_key.encode(), password=None)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "k3s-mcp-test")])
+    now = datetime.datetime.now(datetime.UTC)
+    built = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())  # type: ignore[arg-type]
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    return built.public_bytes(serialization.Encoding.PEM).decode()
+
+
+async def test_configmap_with_a_kubeconfig_whose_key_is_base64(
+    mcp_client: Client[Any], make_client: ClientFactory, kubeconfig: str, cluster_api: ClusterAPI, namespace: str
+) -> None:
+    """A kubeconfig carries its private key base64-encoded (`client-key-data`), as `kubernetes.io/tls` data copied
+    into a ConfigMap does: the encoded key is redacted, the encoded certificate next to it stays."""
+    pem = private_key()
+    encoded_key = base64.b64encode(pem.encode()).decode()
+    encoded_cert = base64.b64encode(certificate(pem).encode()).decode()
+    config = (
+        "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n"
+        f"    client-certificate-data: {encoded_cert}\n    client-key-data: {encoded_key}\n"
+    )
+    create(
+        cluster_api,
+        f"/api/v1/namespaces/{namespace}/configmaps",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubeconfig"}, "data": {"config": config}},
+    )
+    reads = [
+        ("get_configmap", {"name": "kubeconfig", "namespace": namespace}),
+        ("get_resource", {"kind": "ConfigMap", "name": "kubeconfig", "namespace": namespace}),
+        ("get_resource_objects", {"kind": "configmaps", "namespace": namespace}),
+    ]
+    for tool, arguments in reads:
+        result = await answer(mcp_client, tool, arguments)
+        assert_redacted(result, [encoded_key[40:120]], ["[redacted: RSA private key]"], 1)
+        assert encoded_cert in whole(result), tool
+    async with make_client(kubeconfig=kubeconfig, redact=False) as client:
+        for tool, arguments in reads:
+            assert_shown(await answer(client, tool, arguments), [encoded_key])
