@@ -56,12 +56,18 @@ def matching_pattern(value: str, patterns: Sequence[str], *, kind: bool = False)
     return None
 
 
+# Resource types the API server serves from one store under two groups: a rule naming either reaches both.
+_SAME_OBJECTS = {("", "events"): "events.k8s.io", ("events.k8s.io", "events"): ""}
+
+
 def kind_names(info: ResourceInfo) -> tuple[str, ...]:
-    """Every name of a resource type: kind, plural, singular, short names, ``plural.group`` and ``Kind.group``."""
+    """Every name of a resource type: kind, plural, singular, short names, ``plural.group`` and ``Kind.group``
+    (and those of the other group serving the same objects: core ``events`` are ``events.events.k8s.io``)."""
     names = [info.kind, info.resource, info.singular, info.qualified, *info.short_names]
-    if info.group:
-        names.append(f"{info.kind}.{info.group}")
-    return tuple(name for name in names if name)
+    for group in (info.group, _SAME_OBJECTS.get((info.group, info.resource))):
+        if group:
+            names += [f"{info.resource}.{group}", f"{info.kind}.{group}"]
+    return tuple(dict.fromkeys(name for name in names if name))
 
 
 def matching_kind_pattern(names: Iterable[str], patterns: Sequence[str]) -> str | None:

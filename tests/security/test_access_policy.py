@@ -86,6 +86,22 @@ async def test_denied_kinds_take_short_names_and_wildcards(
         await call(client, "get_resources", {"kind": "serviceaccounts", "namespace": namespace})
 
 
+EVENTS_DENIED = "Refused: Events are denied on this server (K3S_DENIED_KINDS)."
+
+
+@pytest.mark.parametrize("denied", ["events.events.k8s.io", "Event.events.k8s.io", "events", "Event"])
+async def test_events_denied_by_either_group_are_refused_in_both(
+    make_client: ClientFactory, kubeconfig: str, namespace: str, denied: str
+) -> None:
+    """The API server serves the same Event objects as core `events` and as `events.events.k8s.io`: a rule naming
+    one group must not leave the other way to them open."""
+    async with make_client(kubeconfig=kubeconfig, denied_kinds=denied) as client:
+        assert await call_error(client, "get_events", {"namespace": namespace}) == EVENTS_DENIED
+        for kind in ("ev", "events", "Event", "events.events.k8s.io", "Event.events.k8s.io"):
+            text = await call_error(client, "get_resources", {"kind": kind, "namespace": namespace})
+            assert text == EVENTS_DENIED, (denied, kind, text)
+
+
 async def test_apply_manifest_refuses_the_denied_object_only(
     make_client: ClientFactory, kubeconfig: str, namespace: str, cluster_api: ClusterAPI
 ) -> None:
