@@ -7,6 +7,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from k3s_mcp import package_version
+
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
@@ -23,6 +25,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1).")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000).")
     parser.add_argument("--path", default="/mcp", help="HTTP path of the MCP endpoint (default /mcp).")
+    parser.add_argument("--version", action="version", version=f"k3s-mcp-server {package_version()}")
     return parser.parse_args(argv)
 
 

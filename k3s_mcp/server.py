@@ -24,6 +24,7 @@ from fastmcp import FastMCP
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from k3s_mcp import package_version
 from k3s_mcp.audit import AuditLog
 from k3s_mcp.availability import served_tools_for
 from k3s_mcp.confirmation import ConfirmationPolicy
@@ -75,6 +76,8 @@ def build_server(settings: Settings | None = None) -> FastMCP[dict[str, Any]]:
 
     app: FastMCP[dict[str, Any]] = FastMCP(
         name="k3s-mcp",
+        # serverInfo names this project and its version, not the framework's.
+        version=package_version(),
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         middleware=[

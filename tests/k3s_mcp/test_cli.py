@@ -17,6 +17,7 @@ from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
 from devcluster.cache import cache_root
+from k3s_mcp import package_version
 from tests.k3s_mcp.conftest import call
 
 BIN = Path(sys.executable).parent
@@ -31,10 +32,20 @@ def server_env(kubeconfig: str) -> dict[str, str]:
 async def test_console_script_serves_stdio(kubeconfig: str) -> None:
     transport = StdioTransport(command=str(BIN / "k3s-mcp-server"), args=[], env=server_env(kubeconfig))
     async with Client(transport) as client:
+        # serverInfo names this project and its version, not the framework's.
+        assert client.server_info is not None
+        assert client.server_info.name == "k3s-mcp"
+        assert client.server_info.version == package_version() != "0+unknown"
         names = {tool.name for tool in await client.list_tools()}
         assert {"get_pods", "apply_manifest", "get_cluster_info"} <= names
         info = await call(client, "get_cluster_info")
         assert info["nodes"] >= 3
+
+
+def test_version_flag_prints_the_project_version() -> None:
+    done = subprocess.run([str(BIN / "k3s-mcp-server"), "--version"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"k3s-mcp-server {package_version()}"
 
 
 async def test_fastmcp_run_serves_the_app_over_stdio(kubeconfig: str) -> None:
