@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -64,6 +65,8 @@ def parse_manifest(manifest_yaml: str, limits: YamlLimits) -> list[tuple[int, di
         raise ToolError(f"Invalid YAML{where}: {problem}. Nothing was applied.") from None
     except yaml.YAMLError as error:
         raise ToolError(f"Invalid YAML: {error}. Nothing was applied.") from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise ToolError(f"Invalid YAML: {error}. Nothing was applied.") from None
     parsed: list[tuple[int, dict[str, Any]]] = []
     for position, document in enumerate(documents, start=1):
         if document is None:
@@ -73,12 +76,21 @@ def parse_manifest(manifest_yaml: str, limits: YamlLimits) -> list[tuple[int, di
                 f"Document {position} is a {type(document).__name__}, not a Kubernetes object "
                 "(a mapping with apiVersion, kind and metadata). Nothing was applied."
             )
-        if document.get("kind", "").endswith("List") and isinstance(document.get("items"), list):
+        try:
+            # Kubernetes objects are JSON: no bytes (!!binary), sets, timestamps, date keys, NaN or infinity.
+            json.dumps(document, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise ToolError(
+                f"Document {position} holds a value JSON cannot carry ({error}); quote it as a string. "
+                "Nothing was applied."
+            ) from None
+        kind = document.get("kind")
+        if isinstance(kind, str) and kind.endswith("List") and isinstance(document.get("items"), list):
             parsed += [(position, item) for item in document["items"] if isinstance(item, dict)]
         else:
             parsed.append((position, document))
     for position, document in parsed:
-        missing = [key for key in ("apiVersion", "kind") if not document.get(key)]
+        missing = [key for key in ("apiVersion", "kind") if not isinstance(document.get(key), str) or not document[key]]
         if not (document.get("metadata") or {}).get("name"):
             missing.append("metadata.name")
         if missing:
