@@ -21,10 +21,12 @@ protocol on stdio.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import logging.handlers
 import queue
+import secrets
 import sys
 import threading
 import time
@@ -76,14 +78,19 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# A plain hash of a short Secret manifest could be matched offline against guessed passwords; a key made at start
+# keeps equal manifests recognisable within one process and nothing more.
+_DIGEST_KEY = secrets.token_bytes(32)
+
+
 def _digest(text: str) -> dict[str, Any]:
     data = text.encode("utf-8", "replace")
-    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    return {"bytes": len(data), "hmac_sha256": hmac.new(_DIGEST_KEY, data, hashlib.sha256).hexdigest()}
 
 
 def audit_arguments(tool: str, arguments: Mapping[str, Any]) -> dict[str, Any]:
     """`arguments` as the audit log writes them: Secret data as keys only, manifests and long text as size and
-    digest, and secret-shaped strings anywhere replaced by redaction markers."""
+    keyed digest, and secret-shaped strings anywhere replaced by redaction markers."""
     secret_tool = "secret" in tool
     shaped: dict[str, Any] = {}
     secret_data: dict[str, Any] = {}

@@ -25,7 +25,8 @@ _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 # Characters the API server's path-segment rule refuses, plus what a URL or a terminal would reinterpret.
-_NEVER_IN_SEGMENT = re.compile(r"[/%?#\\\s\x00-\x1f\x7f]")
+# C1 controls, zero-width and bidirectional marks too: a name must not be able to spoof how an answer reads.
+_NEVER_IN_SEGMENT = re.compile(r"[/%?#\\\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 # API groups whose object names only follow the path-segment rule (e.g. ClusterRole `system:node`).
 _PATH_SEGMENT_GROUPS = frozenset({"rbac.authorization.k8s.io", "certificates.k8s.io"})
 _DNS1035_RESOURCES = frozenset({("", "services")})

@@ -4,6 +4,7 @@ stuck destination that slows no call (its lines are dropped and counted instead)
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import os
@@ -119,7 +120,9 @@ async def test_a_read_only_refusal_and_a_secret_manifest(kubeconfig: str, namesp
     assert_common_fields(line, since)
     assert (line["tool"], line["outcome"], line["error"]) == ("apply_manifest", "refused", None)
     digest = line["arguments"]["manifest_yaml"]
-    assert digest["bytes"] == len(manifest.encode()) and len(digest["sha256"]) == 64
+    assert digest["bytes"] == len(manifest.encode()) and len(digest["hmac_sha256"]) == 64
+    # Keyed, so a guessed manifest cannot be confirmed offline from the log.
+    assert digest["hmac_sha256"] != hashlib.sha256(manifest.encode()).hexdigest()
     assert SECRET_VALUE not in log.read_text()
 
 

@@ -73,3 +73,10 @@ def test_field_selector_values_cannot_add_terms() -> None:
     assert field_selector(reason="x,type=Normal") == "reason=x\\,type\\=Normal"
     assert field_selector(reason="a\\") == "reason=a\\\\"
     assert field_selector(reason=None) is None
+
+
+@pytest.mark.parametrize("mark", ["\u202e", "\u200b", "\u2066", "\u0085", "\ufeff"])
+def test_path_segment_names_cannot_carry_invisible_or_bidi_marks(mark: str) -> None:
+    """RBAC names follow only the path-segment rule; none of them may spoof how an answer reads."""
+    with pytest.raises(InvalidNameError, match="path segment"):
+        api_path(CLUSTER_ROLES, None, f"admin{mark}x")
