@@ -62,6 +62,18 @@ class Helm:
             raise HelmFailed(f"helm {' '.join(arguments)} failed ({result.returncode}):\n{result.stderr}")
         return result.stdout
 
+    def assert_value_refused(self, chart: Path, setting: str, complaint: str) -> None:
+        """`--set setting` fails both `helm lint` and `helm template`, and both name `complaint` (the schema path)."""
+        lint = self.run("lint", str(chart), "--set", setting)
+        assert lint.returncode != 0, f"helm lint accepted {setting}"
+        assert complaint in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+        try:
+            self.template(chart, settings=[setting])
+        except HelmFailed as error:
+            assert complaint in str(error), str(error)
+        else:
+            raise AssertionError(f"helm template accepted {setting}")
+
     def template(
         self, chart: Path, values_files: Sequence[Path] = (), settings: Sequence[str] = (), release: str = "r"
     ) -> list[dict[str, Any]]:
