@@ -29,6 +29,7 @@ from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings
 from cortex.activator.tiers.unifi_rules import UnifiRequestError
 from cortex.activator.wake import LayerWaking
+from cortex.http_body import BodyTooLarge, bounded_body
 from k3s_mcp.bind_rules import UnsafeBindError, is_loopback
 from k3s_mcp.http_origin import HostOriginGuard, HostPolicy
 
@@ -87,11 +88,10 @@ async def _body(request: Request, model: type[BaseModel]) -> BaseModel | JSONRes
     if media_type != JSON_TYPE:
         shown = json.dumps(content_types[0][:60]) if len(content_types) == 1 else "missing"
         return _error(415, f"the request body must be sent as Content-Type: {JSON_TYPE} (got {shown})")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY_BYTES:
-            return _error(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        raw = await bounded_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        return _error(413, f"request body is larger than {MAX_BODY_BYTES} bytes")
     try:
         data = json.loads(raw or b"null")
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cortex.http_body import BodyTooLarge, bounded_body
 from cortex.layers.contract import ErrorBody, ExecutionLayer, LayerError, LayerRequest, LayerResponse
 from cortex.layers.settings import LayerServiceSettings
 from k3s_mcp.bind_rules import UnsafeBindError, is_loopback
@@ -228,9 +229,10 @@ def require_token(token: str | None, layer: str, handler: Handler) -> Handler:
 
 async def read_json_body(request: Request) -> Any:
     """The request's JSON body, or LayerError 400/413 with a reason."""
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise LayerError("too_large", f"request body is over {MAX_BODY_BYTES} bytes", 413)
+    try:
+        body = await bounded_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge as error:
+        raise LayerError("too_large", str(error), 413) from None
     try:
         return json.loads(body or b"null")
     except ValueError as exc:

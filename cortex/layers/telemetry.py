@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from cortex.http_body import BodyTooLarge, bounded_body
 from cortex.layers import names
 from cortex.layers.service import MAX_BODY_BYTES, describe_validation_error, require_token
 from cortex.layers.settings import LayerServiceSettings, TelemetrySettings
@@ -235,9 +236,10 @@ def build_telemetry_app(
         return Response(generate_latest(telemetry.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def events(request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES * 4:
-            return _error("too_large", f"request body is over {MAX_BODY_BYTES * 4} bytes", 413)
+        try:
+            body = await bounded_body(request, MAX_BODY_BYTES * 4)
+        except BodyTooLarge as error:
+            return _error("too_large", str(error), 413)
         try:
             payload = json.loads(body or b"null")
         except ValueError as exc:

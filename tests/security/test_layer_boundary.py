@@ -370,3 +370,18 @@ async def test_json_nested_deeper_than_the_parser_recurses_is_a_400(
             response = await http.post(path, content=body, headers={**AUTH, "Content-Type": "application/json"})
         assert response.status_code == 400, (path, response.status_code, response.text[:200])
         assert "nested too deeply" in response.json()["error"]["message"], response.text
+
+
+async def test_a_long_chunked_body_is_cut_off_at_the_limit(api_layer: Served, telemetry_layer: Served) -> None:
+    """No Content-Length, so only a limit that holds while the body streams in can stop it (a layer must never
+    hold an attacker's whole upload)."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(64):  # 4 MiB, far past both layers' limits
+            yield b"[" * 65536
+
+    for served, path, limit in ((api_layer, "/v1/execute", 256_000), (telemetry_layer, "/v1/events", 1_024_000)):
+        async with httpx.AsyncClient(base_url=served.base, timeout=30) as http:
+            response = await http.post(path, content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
+        assert response.status_code == 413, (path, response.status_code, response.text[:200])
+        assert f"request body is over {limit} bytes" in response.json()["error"]["message"], response.text
