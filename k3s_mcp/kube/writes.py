@@ -20,9 +20,9 @@ APPLY_PATCH_UTF8 = "application/apply-patch+yaml; charset=utf-8"
 MERGE_PATCH = "application/merge-patch+json"
 
 
-def write_query(*, dry_run: bool, force: bool = False, field_manager: bool = True) -> list[tuple[str, str]]:
+def write_query(*, dry_run: bool, force: bool = False) -> list[tuple[str, str]]:
     """The query of a write: field manager, force (server-side apply only) and dry run."""
-    query = [("fieldManager", FIELD_MANAGER)] if field_manager else []
+    query = [("fieldManager", FIELD_MANAGER)]
     if force:
         query.append(("force", "true"))
     if dry_run:
