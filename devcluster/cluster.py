@@ -5,7 +5,9 @@ Ready nodes whose pods reach Running and answer ``logs`` and ``exec`` through th
 ``devcluster.build`` from the pins in ``pins/``). Everything binds to 127.0.0.1. The running cluster's state lives in
 ``<cache>/cluster/`` (``$K3S_MCP_CLUSTER_DIR`` moves it); one lock makes concurrent launchers share one cluster.
 
-Usage: ``python -m devcluster.cluster {build,up,down,status,env}``.
+Usage: ``python -m devcluster.cluster {build,up,down,status,env} [--profile NAME]``; ``up --profile autoscaling`` (or
+``$K3S_MCP_CLUSTER_PROFILE``) adds metrics-server, Prometheus and KEDA to the cluster, running or not
+(``devcluster.profiles``).
 """
 
 from __future__ import annotations
@@ -26,44 +28,32 @@ from typing import Any
 import yaml
 
 from devcluster.api import ClusterAPI
-from devcluster.build import HELM_CONTROLLER_MODULE, KEDA_MODULE, KUBE_VERSION, build, module_dir
+from devcluster.build import BINARIES, HELM_CONTROLLER_MODULE, KEDA_MODULE, KUBE_VERSION, build, module_dir
 from devcluster.cache import cache_root, exclusive
 from devcluster.components import NODE_NAMES, components, node_object
 from devcluster.messages import ClusterError, log
 from devcluster.pki import kubeconfig_text, write_pki
 from devcluster.processes import Component, http_ok, launch, port_free, wait_for
+from devcluster.profiles import (
+    PLAIN,
+    PROFILE_ENV,
+    PROFILES,
+    apply_profile,
+    build_profile,
+    profile_name,
+    recorded_profiles,
+)
 
+# Where the state lives, re-exported: callers (tests, bench, make) ask the launcher.
+from devcluster.state import api_port as api_port
+from devcluster.state import kubeconfig_path as kubeconfig_path
+from devcluster.state import load_components as load_components
+from devcluster.state import read_port as read_port
+from devcluster.state import save_components as save_components
+from devcluster.state import state_dir as state_dir
 
-def state_dir() -> Path:
-    return Path(os.environ.get("K3S_MCP_CLUSTER_DIR", cache_root() / "cluster"))
-
-
-def api_port() -> int:
-    return int(os.environ.get("K3S_MCP_CLUSTER_PORT", "36443"))
-
-
-def load_components(state: Path) -> list[Component]:
-    path = state / "components.json"
-    if not path.exists():
-        return []
-    try:
-        return [Component(**item) for item in json.loads(path.read_text())]
-    except (ValueError, TypeError):
-        return []
-
-
-def save_components(state: Path, items: list[Component]) -> None:
-    (state / "components.json").write_text(json.dumps([vars(item) for item in items], indent=1))
-
-
-def read_port(state: Path) -> int:
-    with contextlib.suppress(OSError, ValueError):
-        return int((state / "port").read_text())
-    return api_port()
-
-
-def kubeconfig_path(state: Path | None = None) -> Path:
-    return (state or state_dir()) / "kubeconfig"
+CONTROL_PLANE = frozenset(binary.name for binary in BINARIES)
+"""The plain cluster's components (each named after its binary); the rest belong to profiles."""
 
 
 @dataclass
@@ -73,10 +63,24 @@ class UpResult:
     seconds: float
 
 
-def up() -> UpResult:
-    """Start the cluster, or reuse (and repair) the one already running; return its kubeconfig."""
+def up(profile: str | None = None) -> UpResult:
+    """Start the cluster, or reuse (and repair) the one already running; return its kubeconfig.
+
+    `profile` (else ``$K3S_MCP_CLUSTER_PROFILE``, else ``plain``) adds the parts of ``devcluster.profiles`` it names
+    that the cluster lacks; the plain cluster is the same either way.
+    """
+    name = profile_name(profile)
+    bins = build_profile(name)  # outside the lock: a cold build holds up no other launcher
     with exclusive(cache_root() / "cluster.lock"):
-        return _up()
+        result = _up()
+        if name != PLAIN:
+            started_at = time.monotonic()
+            state = state_dir()
+            launched = apply_profile(state, ClusterAPI(state, read_port(state)), name, bins)
+            if launched:
+                log(f"profile {name}: started {', '.join(launched)} in {time.monotonic() - started_at:.1f}s")
+                result = UpResult(result.kubeconfig, True, result.seconds + time.monotonic() - started_at)
+        return result
 
 
 def _up() -> UpResult:
@@ -85,7 +89,8 @@ def _up() -> UpResult:
     existing = load_components(state)
     if existing:
         port = read_port(state)
-        dead = [c for c in existing if not c.alive()]
+        # A dead profile part does not make the plain cluster damaged: its profile relaunches it.
+        dead = [c for c in existing if not c.alive() and c.name in CONTROL_PLANE]
         if not dead and ClusterAPI(state, port).ready():
             log(f"a cluster is already running on https://127.0.0.1:{port}; reusing it")
             return UpResult(kubeconfig_path(state), False, 0.0)
@@ -94,7 +99,7 @@ def _up() -> UpResult:
             log(f"the running cluster is damaged (dead: {names}); restarting those components")
             bins = build()
             for component in existing:
-                if not component.alive():
+                if not component.alive() and component.name in CONTROL_PLANE:
                     component.argv[0] = str(bins / Path(component.argv[0]).name)
                     launch(state, component)
             save_components(state, existing)
@@ -228,6 +233,7 @@ def status() -> dict[str, Any]:
         "kubeconfig": str(kubeconfig_path(state)) if items else None,
         "server": f"https://127.0.0.1:{port}" if items else None,
         "ready": ready,
+        "profiles": recorded_profiles(state),
         "components": {c.name: {"pid": c.pid, "alive": c.alive()} for c in items},
     }
 
@@ -235,6 +241,11 @@ def status() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cluster", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["build", "up", "down", "status", "env"])
+    parser.add_argument(
+        "--profile",
+        help=f"with up: also start the parts of this profile ({', '.join(sorted(PROFILES))}; "
+        f"default ${PROFILE_ENV} or {PLAIN})",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "build":
@@ -242,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             print(build())
             log(f"binaries ready in {time.monotonic() - started:.0f}s")
         elif args.command == "up":
-            result = up()
+            result = up(args.profile)
             path = result.kubeconfig
             print(f"\nThe local cluster is up. Use it with:\n  export KUBECONFIG={path}\n  kubectl get nodes\n")
             if result.started:

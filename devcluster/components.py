@@ -25,9 +25,37 @@ SECRET_LOG_LINES = (
 )
 """What a container named SECRET_LOGGER logs: one line carries a (fake) bearer token."""
 
+RESOURCE_METRICS_ANNOTATION = "metrics.k8s.io/resource-metrics-path"
+"""The node annotation metrics-server reads instead of its default ``/metrics/resource``."""
+KWOK_METRICS_FILE = "kustomize/metrics/resource/metrics-resource.yaml"
+KWOK_USAGE_FILE = "kustomize/metrics/usage/usage-from-annotation.yaml"
+"""KWOK's resource-metrics simulation: each node's kubelet ``/metrics/resource`` at :func:`resource_metrics_path`,
+computed from every container's usage, which a pod sets with the annotations ``kwok.x-k8s.io/usage-cpu`` and
+``kwok.x-k8s.io/usage-memory`` (1m and 1Mi without them)."""
+NODE_SYSTEM_CPU, NODE_SYSTEM_MEMORY = 0.1, 256 * 2**20
+"""What a node uses besides its pods (a K3s node's own processes): 100m CPU and 256 MiB. Without it a node with
+no pods would report zero, and metrics-server drops a node whose usage is zero."""
+
+
+def kwok_metrics(kwok_src: Path) -> list[dict[str, Any]]:
+    """KWOK's upstream Metric and ClusterResourceUsage, the node series raised by the node's own usage."""
+    metric = yaml.safe_load((kwok_src / KWOK_METRICS_FILE).read_text())
+    for series in metric["spec"]["metrics"]:
+        if series["name"] == "node_cpu_usage_seconds_total":
+            series["value"] = f'node.CumulativeUsage("cpu") + {NODE_SYSTEM_CPU} * node.SinceSecond()'
+        elif series["name"] == "node_memory_working_set_bytes":
+            series["value"] = f'node.Usage("memory") + {float(NODE_SYSTEM_MEMORY)}'
+    return [metric, yaml.safe_load((kwok_src / KWOK_USAGE_FILE).read_text())]
+
+
+def resource_metrics_path(node: str) -> str:
+    """Where KWOK's server answers `node`'s resource metrics (the path of its ``metrics-resource`` Metric)."""
+    return f"/metrics/nodes/{node}/metrics/resource"
+
 
 def kwok_config(state: Path) -> str:
-    """KWOK's configuration: its stages (from the pinned module), plus logs and exec for every pod."""
+    """KWOK's configuration: its stages and resource-metrics simulation (from the pinned module), plus logs and exec
+    for every pod."""
     kwok_src = module_dir("kwok", KWOK_MODULE)
     stage_files = [
         kwok_src / "kustomize/stage/node/fast/node-initialize.yaml",
@@ -91,6 +119,7 @@ def kwok_config(state: Path) -> str:
             "spec": {"execs": [{"local": local}]},
         },
     ]
+    documents += kwok_metrics(kwok_src)
     text = "\n---\n".join(yaml.safe_dump(doc, sort_keys=False) for doc in documents)
     for path in stage_files:
         text += "\n---\n" + path.read_text()
@@ -117,7 +146,11 @@ def node_object(name: str, index: int) -> dict[str, Any]:
         "metadata": {
             "name": name,
             "labels": labels,
-            "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "annotations": {
+                "kwok.x-k8s.io/node": "fake",
+                "node.alpha.kubernetes.io/ttl": "0",
+                RESOURCE_METRICS_ANNOTATION: resource_metrics_path(name),
+            },
         },
         "spec": {},
         "status": {

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from devcluster.messages import ClusterError
-from devcluster.processes import free_port, http_ok
+from devcluster.processes import free_port, http_ok, stop_process
 
 LOOPBACK = "127.0.0.1"
 ACCESS_TOKEN_KEY_SET = "hydra.jwt.access-token"
@@ -128,14 +128,7 @@ class Hydra:
 
     def stop(self, within: float = 10.0) -> None:
         """Stop Hydra (SIGTERM, then SIGKILL after `within` seconds); its in-memory database goes with it."""
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(within)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, within)
 
 
 def hydra_environment(

@@ -73,6 +73,24 @@ REASONING = ModelFile(
 )
 MODELS = {model.name: model for model in (CLASSIFIER, REASONING)}
 
+# llama.cpp's OpenAI-compatible server (the xllamacpp wheel) for one model: `python -c SERVER_SCRIPT <gguf> <port>
+# <n_ctx>`, in a process of its own so a crash or hang cannot take its caller down. On 127.0.0.1, two threads.
+SERVER_SCRIPT = """
+import sys, time, xllamacpp
+params = xllamacpp.CommonParams()
+params.model.path = sys.argv[1]
+params.hostnames = ["127.0.0.1"]
+params.port = int(sys.argv[2])
+params.n_ctx = int(sys.argv[3])
+params.cpuparams.n_threads = 2
+params.cpuparams_batch.n_threads = 2
+params.n_parallel = 1
+server = xllamacpp.Server(params)
+print("listening", server.listening_address, flush=True)
+while True:
+    time.sleep(3600)
+"""
+
 
 def log(message: str) -> None:
     print(f"[models] {message}", file=sys.stderr, flush=True)

@@ -1,8 +1,9 @@
 """Fetch, build and cache every part the tests use besides the control plane, printing how long each one took.
 
 `make test` runs this first, so a cold machine spends its time in named phases (and CI prints them) rather than
-inside the first test that needs a part: helm, Ory Hydra, the two models of the activator's tiers 3-4, and the
-official MCP conformance suite. Each part is cached, so a warm run takes seconds.
+inside the first test that needs a part: helm, Ory Hydra, the parts of the cluster's ``autoscaling`` profile the
+tests start (metrics-server, Prometheus, KEDA: ``devcluster.profiles``), the two models of the activator's tiers
+3-4, and the official MCP conformance suite. Each part is cached, so a warm run takes seconds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from devcluster.build import build_hydra
 from devcluster.helm import helm_path
 from devcluster.messages import ClusterError, log
 from devcluster.models import MODELS, ModelFetchError, fetch
+from devcluster.profiles import build_part, part_name, parts
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +37,7 @@ def main() -> int:
     steps: list[tuple[str, Callable[[], object]]] = [
         ("helm", helm_path),
         ("hydra", build_hydra),
+        *((part_name(part), lambda part=part: build_part(part)) for part in parts("autoscaling")),
         *((f"model {name}", lambda model=model: fetch(model)) for name, model in MODELS.items()),
         ("conformance suite", conformance_suite),
     ]

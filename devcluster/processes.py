@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -10,7 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devcluster.messages import ClusterError
@@ -27,9 +28,41 @@ def port_free(port: int) -> bool:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def listening(port: int, timeout: float = 1.0) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket() as probe:
+        probe.settimeout(timeout)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def stop_process(process: subprocess.Popen[bytes] | subprocess.Popen[str], within: float = 10.0) -> None:
+    """Stop a child: SIGTERM, then SIGKILL if it has not exited after `within` seconds; always reaped."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(within)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+async def stop_async_process(process: asyncio.subprocess.Process, within: float = 10.0) -> None:
+    """`stop_process` for a child started with asyncio."""
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), within)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 def pid_alive(pid: int) -> bool:
@@ -51,6 +84,8 @@ class Component:
     name: str
     argv: list[str]
     pid: int = 0
+    # Variables added to the launcher's environment (KEDA reads its watched namespaces from one, not a flag).
+    env: dict[str, str] = field(default_factory=dict)
 
     def alive(self) -> bool:
         return self.pid > 0 and pid_alive(self.pid)
@@ -64,6 +99,7 @@ def launch(state: Path, component: Component) -> None:
         stdout=log_file,
         stderr=subprocess.STDOUT,
         cwd=state,
+        env={**os.environ, **component.env} if component.env else None,
         start_new_session=True,
     )
     log_file.close()
