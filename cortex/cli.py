@@ -1,4 +1,6 @@
-"""The `cortex` command: `route` decides without executing, `serve` runs the activator, `layer` one layer."""
+"""The `cortex` command: `route` decides without executing, `serve` runs the activator, `layer` one layer, `warm`
+prepares the model cache (the compact embedding model and the seeded-routes cache) so that the first `cortex route`
+of a new machine or image is as fast as the next."""
 
 from __future__ import annotations
 
@@ -17,13 +19,36 @@ from cortex.layers.names import SERVED_LAYERS
 
 
 async def _route(settings: ActivatorSettings, query: str, namespace: str | None) -> dict[str, object]:
-    activator = Activator(settings, execute=False)
+    # Seeded on demand from a cached collection: a request the keyword rules answer loads no model at all.
+    activator = Activator(settings, execute=False, seed_on_demand=True)
     await activator.start(ToolCatalog.from_snapshot(settings.catalog_snapshot_path))
     try:
         decision = await activator.route(query, namespace)
     finally:
         await activator.stop()
     return decision.model_dump(mode="json")
+
+
+async def _warm(settings: ActivatorSettings) -> int:
+    from cortex.activator.embedding import compact_model_path
+    from cortex.activator.seed_cache import SeededOnDemand
+
+    if not settings.similarity_enabled:
+        print("error: tier 2 is disabled (CORTEX_SIMILARITY_ENABLED=false): nothing to prepare", file=sys.stderr)
+        return 2
+    model = compact_model_path(settings.model_cache_dir) if settings.embedding_variant == "compact" else None
+    activator = Activator(settings, execute=False, seed_on_demand=True)
+    await activator.start(ToolCatalog.from_snapshot(settings.catalog_snapshot_path))
+    try:
+        tier = activator.router.similarity if activator.router is not None else None
+        assert isinstance(tier, SeededOnDemand)
+        await asyncio.to_thread(tier.ensure_seeded)
+        where = activator.memory.describe()
+        state = "already cached" if tier.from_cache else "built"
+        print(f"embedding model: {model or 'the packaged one'}; {tier.seeded} seeded routes {state} in {where}")
+        return 0
+    finally:
+        await activator.stop()
 
 
 async def _snapshot(settings: ActivatorSettings, path: Path) -> int:
@@ -53,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, help="listen port (default CORTEX_PORT)")
     snapshot = commands.add_parser("snapshot", help="write the live k3s_mcp tool catalog for offline routing")
     snapshot.add_argument("path", type=Path, nargs="?", help="output file (default: the packaged snapshot)")
+    commands.add_parser(
+        "warm", help="build the compact embedding model and the seeded-routes cache in CORTEX_MODEL_CACHE_DIR"
+    )
     layer = commands.add_parser("layer", help="serve one execution or telemetry layer over HTTP")
     layer.add_argument("name", choices=SERVED_LAYERS, help="which layer to serve")
     layer.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -97,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "snapshot":
         return asyncio.run(_snapshot(settings, args.path or settings.catalog_snapshot_path))
+    if args.command == "warm":
+        try:
+            return asyncio.run(_warm(settings))
+        except Exception as exc:
+            print(f"error: cannot prepare the model cache: {exc}", file=sys.stderr)
+            return 1
     import uvicorn
 
     from cortex.activator.http_app import served_app

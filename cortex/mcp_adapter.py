@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import mcp_types
     from fastmcp import Client, FastMCP
 
+    from cortex.mcp_oauth import ClientCredentialsAuth
+
 # The argument k3s_mcp's confirmation policy adds to every tool it may hold back (k3s_mcp.confirmation).
 CONFIRM_ARGUMENT = "confirm"
 IN_PROCESS = "in-process k3s_mcp"
@@ -120,12 +122,32 @@ def outcome_of(tool: str, result: mcp_types.CallToolResult) -> ToolOutcome:
     return ToolOutcome(tool, True, structured=structured, text=text)
 
 
+def _token_endpoint_error(exc: BaseException) -> str | None:
+    """The token endpoint's refusal inside `exc` (its cause, context or exception group), if there is one."""
+    from cortex.mcp_oauth import TokenEndpointError
+
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, TokenEndpointError):
+            return str(current)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(item for item in (current.__cause__, current.__context__) if item is not None)
+    return None
+
+
 class McpSession:
     """One MCP client session, opened by `start` and kept until `stop`.
 
     `target` is a FastMCP server run in-process, the streamable-HTTP URL of a remote one, or None for
     `k3s_mcp.server.mcp` (imported only when the session starts). `token` is the bearer token sent to a URL;
     `token_setting` names the setting it comes from, so a refused token is explained in terms of that setting.
+    `auth` replaces the static token with OAuth client-credentials tokens (:mod:`cortex.mcp_oauth`).
     """
 
     def __init__(
@@ -135,11 +157,13 @@ class McpSession:
         *,
         token: str | None = None,
         token_setting: str | None = None,
+        auth: ClientCredentialsAuth | None = None,
     ) -> None:
         self.target = target
         self.timeout_seconds = timeout_seconds
         self.token = token
         self.token_setting = token_setting
+        self.auth = auth
         self._client: Client[Any] | None = None
         self._exit_stack: contextlib.AsyncExitStack | None = None
 
@@ -164,7 +188,7 @@ class McpSession:
             target = mcp
         client: Client[Any]
         if isinstance(target, str):
-            client = Client(target, timeout=self.timeout_seconds, auth=self.token or None)
+            client = Client(target, timeout=self.timeout_seconds, auth=self.auth or self.token or None)
         else:
             client = Client(target, timeout=self.timeout_seconds)
         stack = contextlib.AsyncExitStack()
@@ -200,6 +224,15 @@ class McpSession:
     async def _explain(self, exc: BaseException) -> str:
         """The connection error in words; a refused bearer token says which setting to fix."""
         text = str(exc) or type(exc).__name__
+        refused = _token_endpoint_error(exc)
+        if refused is not None:
+            return f"no OAuth access token for {self.description}: {refused}"
+        if isinstance(self.target, str) and self.auth is not None and await self._refuses_token(self.target):
+            return (
+                f"{self.description} refused the OAuth access token of client {self.auth.credentials.client_id!r} "
+                "(401): check that the server trusts the token's issuer and that CORTEX_MCP_OAUTH_AUDIENCE is its "
+                "audience"
+            )
         if isinstance(self.target, str) and self.token_setting and await self._refuses_token(self.target):
             if self.token:
                 return (
@@ -216,8 +249,15 @@ class McpSession:
         """
         import httpx
 
+        from cortex.mcp_oauth import TokenEndpointError
+
         headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-        if self.token:
+        if self.auth is not None:
+            try:
+                headers["Authorization"] = f"Bearer {await self.auth.token()}"
+            except TokenEndpointError:
+                return False
+        elif self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         initialize = {
             "jsonrpc": "2.0",

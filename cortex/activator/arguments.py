@@ -23,18 +23,24 @@ KIND_WORDS = _WORDS.kinds
 _NOT_NAMES = _WORDS.not_names | frozenset(KIND_WORDS)
 _NOT_NAMESPACES = _WORDS.not_namespaces
 
+_NOT_AFTER_IN = (
+    r"(?!the\b|a\b|an\b|my\b|our\b|all\b|every\b|last\b|pod\b|container\b|order\b|case\b|detail\b|json\b|yaml\b)"
+)
+# Most explicit first: a flag, "namespace X", "the X namespace", then a plain "in X".
 _NAMESPACE_PATTERNS = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
-        rf"(?:-n|--namespace)[ =]({NAME})",
-        rf"\bnamespace[ :=]+(?!is\b|for\b)({NAME})",
-        rf"\bns[ :=]+({NAME})",
-        rf"\b(?:in|from|of|on|within|inside|for)\s+(?:the\s+)?({NAME})\s+(?:namespace|ns)\b",
-        rf"\b(?:in|within|inside)\s+(?!the\b|a\b|my\b|all\b|every\b|last\b|pod\b|container\b)({NAME})\s*[?.!]*$",
-        rf"\b(?:in|within|inside)\s+(?!the\b|a\b|my\b|all\b|every\b|last\b|pod\b|container\b|order\b|"
-        rf"case\b|detail\b|json\b|yaml\b)({NAME})\b",
+        rf"(?<![\w-])(?:-n|--namespace)[ =]({NAME})",
+        rf"(?<![\w-])(?:namespace|ns)[ :=]+({NAME})",
+        rf"\b(?:in|from|of|on|within|inside|for|the)\s+(?:the\s+)?({NAME})\s+(?:namespace|ns)\b",
+        rf"\b(?:in|within|inside)\s+{_NOT_AFTER_IN}({NAME})\s*[?.!]*$",
+        rf"\b(?:in|within|inside)\s+{_NOT_AFTER_IN}({NAME})\b",
+        rf"\b(?:pods|deployments|services|secrets|configmaps|jobs|cronjobs|statefulsets|daemonsets|ingresses|events)"
+        rf"\s+(?:of|from)\s+(?:the\s+)?({NAME})\s*[?.!]*$",
     )
 )
+DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
 
 _TAIL_PATTERNS = tuple(
     re.compile(p, re.IGNORECASE)
@@ -54,6 +60,7 @@ _PREVIOUS = re.compile(
     r"\b(previous|prior|crashed|before (?:it|the) (?:crash|restart)\w*|last (?:run|instance|container))\b",
     re.IGNORECASE,
 )
+_REVISION = re.compile(r"\brevision\s+(?:number\s+)?(\d{1,9})\b", re.IGNORECASE)
 _DRY_RUN = re.compile(r"\b(dry[- ]?run|what would happen|simulate|without (?:applying|changing))\b", re.I)
 _LABELS = re.compile(
     r"(?<![\w/.-])([a-z0-9][\w./-]*\s*(?:!=|==|=)\s*[\w.-]+(?:\s*,\s*[a-z0-9][\w./-]*\s*(?:!=|==|=)\s*[\w.-]+)*)",
@@ -80,9 +87,9 @@ _COMMAND_TRAILING = re.compile(r"\b(?:run|exec(?:ute)?)\b.*?(?:pod\s+)?" + NAME 
 
 
 def is_object_name(value: str) -> bool:
-    """True when a word can be a Kubernetes object name and is not an ordinary word of a request."""
+    """True when a word can be a Kubernetes object name (DNS-1123) and is not an ordinary word of a request."""
     lowered = value.lower()
-    return bool(re.fullmatch(NAME, lowered)) and lowered not in _NOT_NAMES and not lowered.isdigit()
+    return bool(DNS_SUBDOMAIN.fullmatch(lowered)) and lowered not in _NOT_NAMES and not lowered.isdigit()
 
 
 def number_value(text: str) -> int | None:
@@ -93,16 +100,17 @@ def number_value(text: str) -> int | None:
 
 
 def extract_namespace(text: str) -> str | None:
+    """The namespace the request names, or None; a word of the request ("is", "please") is never one."""
     for pattern in _NAMESPACE_PATTERNS:
         for match in pattern.finditer(text):
             value = match.group(1).lower()
-            if value not in _NOT_NAMESPACES:
+            if value not in _NOT_NAMESPACES and DNS_LABEL.fullmatch(value):
                 return value
     return None
 
 
 _NAMESPACE_CLAUSES = re.compile(
-    rf"\s*(?:(?:-n|--namespace)[ =]{NAME}|\b(?:in|from|within|inside)\s+(?:the\s+)?(?:namespace\s+)?"
+    rf"\s*(?:(?<![\w-])(?:-n|--namespace)[ =]{NAME}|\b(?:in|from|within|inside)\s+(?:the\s+)?(?:namespace\s+)?"
     rf"{NAME}\s+(?:namespace|ns)\b|\bnamespace[ :=]+{NAME}|\b(?:in|within|inside)\s+"
     rf"(?!the\b|a\b|my\b|all\b|every\b|last\b|pod\b|container\b){NAME}\s*[?.!]*$)",
     re.IGNORECASE,
@@ -177,51 +185,76 @@ def extract_command(text: str) -> list[str] | None:
     return argv or None
 
 
+# Words that announce the object of a parameter beyond the kind words of the tool's name.
+_PARAMETER_HINTS: dict[str, frozenset[str]] = {
+    "pod_name": frozenset({"pod", "pods", "po"}),
+    "cronjob": frozenset({"cronjob", "cronjobs", "cron"}),
+    "release": frozenset({"release", "helm"}),
+}
+_TOOL_HINTS: dict[str, frozenset[str]] = {
+    "keda": frozenset({"scaler", "scaledobject", "scaledjob", "keda", "object", "job"}),
+    "context": frozenset({"context", "use-context"}),
+    "volume": frozenset({"pv", "volume"}),
+    "claim": frozenset({"pvc", "claim"}),
+    "helm": frozenset({"helmchartconfig", "config", "chart"}),
+    "rollout": frozenset({"deployment", "deploy", "statefulset", "sts", "daemonset", "ds"}),
+}
+
+
 def _kind_hint(tool: ToolSpec, parameter: str) -> set[str]:
     """Words that announce this tool's object, so "restart pod X" names X and not the namespace."""
     words = set(re.split(r"[_\W]+", tool.name.lower()))
-    if parameter == "pod_name":
-        words.add("pod")
     hints = {w for w in words if w in KIND_WORDS}
     for word in list(hints):
         kind = KIND_WORDS[word]
         hints |= {k for k, v in KIND_WORDS.items() if v == kind}
+    hints |= _PARAMETER_HINTS.get(parameter, frozenset())
+    for word in words:
+        hints |= _TOOL_HINTS.get(word, frozenset())
     return hints
 
 
+def _looks_generated(token: str) -> bool:
+    """A name no sentence uses as a word: it carries a digit or a hyphen ("web-1", "db-proxy-0", "pv0042")."""
+    return any(ch.isdigit() for ch in token) or "-" in token
+
+
 def extract_object_name(text: str, hints: set[str], exclude: set[str]) -> str | None:
-    """The object a request is about: next to its kind word if any, else the first name-like word."""
+    """The object a request is about, never a filler word. In this order: the word after a kind word of the tool
+    ("pod web-1", "deployment called web"), the word before one ("the web deployment"), the same with any kind
+    word, then a word only a name looks like (a digit or a hyphen in it). Otherwise None: the argument is missing,
+    and the request is not run, rather than run on a guess."""
     lowered = text.lower()
-    tokens: list[str] = [str(t).rstrip(".-_") for t in re.findall(r"[a-z0-9][a-z0-9./_-]*", lowered)]
+    tokens: list[str] = [str(t).rstrip(".-_,:;?!") for t in re.findall(r"[a-z0-9][a-z0-9./_-]*", lowered)]
+    all_kinds = set(KIND_WORDS)
 
     def usable(token: str) -> bool:
         return (
             bool(re.fullmatch(NAME, token))
             and token not in _NOT_NAMES
             and token not in exclude
+            and token not in all_kinds
             and not token.isdigit()
-            and "=" not in token
         )
 
-    all_kinds = set(KIND_WORDS)
-    for index, token in enumerate(tokens):
-        if token in hints or (not hints and token in all_kinds):
-            # "the web deployment" reads more reliably than the word after it ("... deployment use").
-            if index > 0 and usable(tokens[index - 1]) and tokens[index - 1] not in all_kinds:
-                return tokens[index - 1]
-            # "pod web-1", "pod named web-1", "deployment called web"
+    def near(kinds: set[str]) -> str | None:
+        for index, token in enumerate(tokens):
+            if token not in kinds:
+                continue
             for follow in tokens[index + 1 : index + 3]:
                 if usable(follow):
                     return follow
                 if follow not in {"named", "called", "the"}:
                     break
-    if hints:
-        # The tool's own kind is not named ("why is pod web-1 failing" for a deployment tool): any kind will do.
-        return extract_object_name(text, set(), exclude)
-    for token in tokens:
-        if usable(token) and token not in all_kinds:
-            return token
-    return None
+        for index, token in enumerate(tokens):
+            if token in kinds and index > 0 and usable(tokens[index - 1]):
+                return tokens[index - 1]
+        return None
+
+    found = (near(hints) if hints else None) or near(all_kinds)
+    if found is not None:
+        return found
+    return next((t for t in tokens if usable(t) and _looks_generated(t) and "/" not in t), None)
 
 
 Extractor = Callable[[str], Any]
@@ -235,12 +268,19 @@ _BY_PARAMETER: dict[str, Extractor] = {
     "label_selector": extract_labels,
     "kind": extract_kind,
     "command": extract_command,
+    "revision": lambda text: int(m.group(1)) if (m := _REVISION.search(text)) else None,
+    "to_revision": lambda text: int(m.group(1)) if (m := _REVISION.search(text)) else None,
     "previous": lambda text: True if _PREVIOUS.search(text) else None,
     "dry_run": lambda text: True if _DRY_RUN.search(text) else None,
     "container": lambda text: m.group(1) if (m := _CONTAINER.search(text)) else None,
 }
 
 _NAME_PARAMETERS = {"name", "pod_name", "deployment_name", "release", "release_name", "cronjob"}
+
+
+def missing_target(tool: ToolSpec, arguments: dict[str, Any]) -> list[str]:
+    """Required parameters naming the object a call acts on (name, pod_name, release, ...) that are not given."""
+    return [name for name in tool.required if name in _NAME_PARAMETERS and name not in arguments]
 
 
 def extract_arguments(text: str, tool: ToolSpec, given: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -252,7 +292,9 @@ def extract_arguments(text: str, tool: ToolSpec, given: dict[str, Any] | None = 
         if parameter in given:
             continue
         extractor = _BY_PARAMETER.get(parameter)
-        if extractor is not None:
+        # Text is never read into an object ("labels" of apply_configmap, "data"): a sentence cannot say all of
+        # it, and a partial object applied would drop the rest.
+        if extractor is not None and tool.parameter_kind(parameter) != "object":
             value = extractor(text)
             if value is not None:
                 arguments[parameter] = value
@@ -310,3 +352,61 @@ def grounded(value: Any, text: str) -> bool:
     if isinstance(value, list):
         return all(grounded(item, text) for item in value)
     return str(value).lower() in lowered
+
+
+def _bounds(schema: dict[str, Any]) -> tuple[float | None, float | None, int | None]:
+    """(minimum, maximum, maxLength) of a parameter's schema, looking inside a nullable anyOf."""
+    options = [schema, *(o for o in schema.get("anyOf") or [] if isinstance(o, dict))]
+    low = next((o["minimum"] for o in options if isinstance(o.get("minimum"), int | float)), None)
+    high = next((o["maximum"] for o in options if isinstance(o.get("maximum"), int | float)), None)
+    length = next((o["maxLength"] for o in options if isinstance(o.get("maxLength"), int)), None)
+    return low, high, length
+
+
+_NAMESPACE_PARAMETERS = frozenset({"namespace"})
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "integer": int,
+    "number": (int, float),
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
+
+
+def invalid_arguments(tool: ToolSpec, arguments: dict[str, Any]) -> list[str]:
+    """Parameters whose value cannot be right, so the call must not run: a value of another type than the schema's,
+    a namespace that is not a DNS-1123 label, an object name that is not a DNS-1123 subdomain or is a word of the
+    request ("is", "the"), a value outside the schema's enum, an integer outside its range, a string over its
+    length."""
+    bad: list[str] = []
+    for key, value in arguments.items():
+        schema = tool.parameters.get(key) or {}
+        low, high, length = _bounds(schema)
+        kind = tool.parameter_kind(key)
+        if not isinstance(value, _TYPES.get(kind, object)) or (
+            kind in {"integer", "number"} and isinstance(value, bool)
+        ):
+            bad.append(key)
+            continue
+        enum = next(
+            (o["enum"] for o in [schema, *(schema.get("anyOf") or [])] if isinstance(o, dict) and o.get("enum")), None
+        )
+        if enum is not None and value not in enum:
+            bad.append(key)
+            continue
+        if key in _NAMESPACE_PARAMETERS:
+            ok = isinstance(value, str) and bool(DNS_LABEL.fullmatch(value)) and value not in _NOT_NAMESPACES
+        elif key in _NAME_PARAMETERS:
+            ok = isinstance(value, str) and is_object_name(value)
+        elif isinstance(value, bool):
+            ok = True
+        elif isinstance(value, int | float):
+            ok = (low is None or value >= low) and (high is None or value <= high)
+        elif isinstance(value, str):
+            ok = length is None or len(value) <= length
+        else:
+            ok = True
+        if not ok:
+            bad.append(key)
+    return bad

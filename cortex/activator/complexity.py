@@ -26,9 +26,10 @@ _SIGNALS: tuple[tuple[re.Pattern[str], int, str], ...] = tuple(
         (r"\b(compare|correlate|across all|every namespace|all namespaces|cluster-?wide)\b", 15, "breadth"),
         (r"\b(delete|remove|drain|cordon|wipe|purge|destroy)\b", 10, "destructive"),
         (
-            r"\b(migrate|migration|upgrade the cluster|disaster recovery|restore (etcd|the cluster|backup)|"
+            # Not inside an object name: a Job called migrate-42 is no migration.
+            r"(?<![\w-])(migrate|migration|upgrade the cluster|disaster recovery|restore (etcd|the cluster|backup)|"
             r"redesign|re-?architect|rotate (all )?(the )?certificates|multi-?region|failover plan|"
-            r"capacity plan\w*|security audit|compliance)\b",
+            r"capacity plan\w*|security audit|compliance)(?![\w-])",
             76,
             "expert",
         ),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
-from cortex.activator.arguments import missing_required
-from cortex.activator.catalog import ToolCatalog
+from cortex.activator.arguments import invalid_arguments, missing_required, missing_target
+from cortex.activator.catalog import ToolCatalog, ToolSpec
 from cortex.activator.complexity import score_request
 from cortex.activator.decision import Mode, RouteDecision, Tier, TierAnswer
+from cortex.activator.guards import action_verbs, injection, mass_change, says_action
 from cortex.activator.metrics import ActivatorMetrics
 from cortex.activator.spelling import correct_typos
 from cortex.activator.tiers.base import Escalation, RouteContext, RouteRequest, RoutingTier, TierFailed, TierOutcome
@@ -20,6 +21,12 @@ from cortex.activator.tiers.similarity import SimilarityTier
 from cortex.activator.wake import LayerWaking
 
 T = TypeVar("T")
+
+
+class NamespaceLookup(Protocol):
+    """Whether a namespace exists in the connected cluster: True, False, or None when that cannot be told."""
+
+    async def exists(self, namespace: str) -> bool | None: ...
 
 
 class Router:
@@ -36,6 +43,8 @@ class Router:
         self.tiers = list(tiers)
         self.metrics = metrics
         self.confidence_threshold = confidence_threshold
+        # Set when a cluster is connected: a decision naming a namespace it does not have is not runnable.
+        self.namespaces: NamespaceLookup | None = None
 
     def _find(self, kind: type[T]) -> T | None:
         return next((tier for tier in self.tiers if isinstance(tier, kind)), None)
@@ -78,6 +87,50 @@ class Router:
                 return True
         return False
 
+    def _unsaid_change(self, tier: RoutingTier, answer: TierAnswer | None, request: RouteRequest) -> Escalation | None:
+        """Why a change chosen by similarity or a model is not accepted: the request never names its action.
+
+        Keyword rules spell their verbs out; every other tier must find the tool's own verb in the request, so
+        "roll back the api deployment" cannot become delete_resource because the two sentences embed alike."""
+        if tier.tier is Tier.KEYWORD or answer is None or answer.refuse or answer.tool is None:
+            return None
+        for name in [step.tool for step in answer.plan] or [answer.tool]:
+            spec = self.catalog.get(name)
+            if spec is None or spec.read_only:
+                continue
+            if not (says_action(name, request.query) or says_action(name, request.original)):
+                verbs = ", ".join(action_verbs(name)) or "no verb is listed for it"
+                return Escalation(
+                    f"{name} changes something and the request does not say so ({verbs})", "unsaid_change"
+                )
+        return None
+
+    def _untargeted(self, tier: RoutingTier, answer: TierAnswer | None) -> Escalation | None:
+        """Why a tool chosen by a model (tiers 3-4) is not accepted: the request names no object for it.
+
+        "update everything to the new version" reached upgrade_helm_release with no release in it, "explain what a
+        pod is" describe_object with no pod: a call whose object (its required name, release, pod) the request does
+        not name is a guess, so it escalates (and, from the last tier, ends with no route) instead of becoming a
+        decision with a missing argument. Documents (a manifest, data) are not objects: a request cannot spell
+        them out. A change with an argument that cannot be right is not accepted either. Tier 2's pick without its
+        object stays a decision with `missing_arguments`: it is near a seeded request for that very call."""
+        if not tier.changes_need_consent or answer is None or answer.refuse or answer.tool is None:
+            return None
+        steps = [(step.tool, step.arguments) for step in answer.plan] or [(answer.tool, answer.arguments)]
+        for name, arguments in steps:
+            spec = self.catalog.get(name)
+            if spec is None:
+                continue
+            missing = missing_target(spec, arguments)
+            if missing:
+                return Escalation(f"the request names no {', '.join(missing)} for {name}", "no_target")
+            # A change whose arguments cannot be right ("restart pdo worker-2 in jobs" gave restart_rollout the
+            # kind Job) is the wrong tool more often than a slip of one value.
+            invalid = [] if spec.read_only else invalid_arguments(spec, arguments)
+            if invalid:
+                return Escalation(f"{name} would change something with invalid {', '.join(invalid)}", "no_target")
+        return None
+
     def _accept(self, answer: TierAnswer | None) -> bool:
         if answer is None:
             return False
@@ -110,13 +163,21 @@ class Router:
             mode=request.complexity.mode,
             requires_confirmation=self._needs_confirmation(tier, answer),
             plan=answer.plan if answer else [],
-            missing_arguments=missing_required(spec, arguments) if spec else [],
+            missing_arguments=self._unusable(spec, arguments),
             escalations=escalations,
             reason=reason or (answer.reason if answer else ""),
             latency_ms=round((time.perf_counter() - request.started) * 1000, 3),
         )
         self.metrics.queries.labels(tier=name.value, outcome="routed" if tool else "no_route").inc()
         return decision
+
+    @staticmethod
+    def _unusable(spec: ToolSpec | None, arguments: dict[str, Any]) -> list[str]:
+        """Required arguments not found, then arguments whose value cannot be right: either way nothing runs."""
+        if spec is None:
+            return []
+        missing = missing_required(spec, arguments)
+        return missing + [key for key in invalid_arguments(spec, arguments) if key not in missing]
 
     async def _run(
         self, tier: RoutingTier, request: RouteRequest, context: RouteContext, escalations: list[str]
@@ -136,6 +197,23 @@ class Router:
         return outcome
 
     async def route(self, query: str, namespace: str | None = None) -> tuple[RouteDecision, RouteContext]:
+        """The decision for `query`, its namespace checked against the cluster's when one is connected."""
+        decision, context = await self._route(query, namespace)
+        await self._check_namespace(decision)
+        return decision, context
+
+    async def _check_namespace(self, decision: RouteDecision) -> None:
+        values = [decision.arguments.get("namespace")] + [step.arguments.get("namespace") for step in decision.plan]
+        names = sorted({v for v in values if isinstance(v, str) and v})
+        if self.namespaces is None or decision.tool is None or decision.layer is not None:
+            return
+        for name in names:
+            if await self.namespaces.exists(name) is False:
+                if "namespace" not in decision.missing_arguments:
+                    decision.missing_arguments.append("namespace")
+                decision.reason = f"namespace {name!r} does not exist in the cluster; nothing is run. {decision.reason}"
+
+    async def _route(self, query: str, namespace: str | None = None) -> tuple[RouteDecision, RouteContext]:
         started = time.perf_counter()
         corrected = correct_typos(query)
         request = RouteRequest(corrected, query, namespace, score_request(corrected), started)
@@ -148,6 +226,14 @@ class Router:
             reason = f"EXPERT request ({', '.join(complexity.signals)}): escalated to a human, never executed"
             return self._decision(request, None, None, escalations, reason), context
 
+        instructed = injection(request.original) or injection(corrected)
+        if instructed is not None:
+            reason = f"refused: the request tries to instruct the activator ({instructed!r}), so nothing is run"
+            return self._decision(request, None, None, escalations, reason), context
+        everything = mass_change(request.original) or mass_change(corrected)
+        if everything is not None:
+            reason = f"refused: a change to everything at once ({everything!r}) is never run; name each object"
+            return self._decision(request, None, None, escalations, reason), context
         # Diagnosis and multi-step requests need a plan, which only the reasoning tier makes.
         needs_plan = complexity.mode is Mode.COMPLEX
         if needs_plan:
@@ -161,6 +247,10 @@ class Router:
             if outcome.decision is not None:
                 self.metrics.queries.labels(tier=tier.tier.value, outcome="routed").inc()
                 return outcome.decision, context
+            unsaid = self._unsaid_change(tier, outcome.answer, request) or self._untargeted(tier, outcome.answer)
+            if unsaid is not None:
+                self._escalate(tier.tier, unsaid, escalations)
+                continue
             if self._accept(outcome.answer):
                 context.routed_by = outcome.routed_by
                 return self._decision(request, tier, outcome.answer, escalations), context

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cortex.activator.api import FeedbackRequest, QueryRequest, QueryResponse
 from cortex.activator.arguments import without_namespace
 from cortex.activator.catalog import ToolCatalog
+from cortex.activator.consent import describe_action
 from cortex.activator.decision import Mode, PlanStep, RouteDecision, Tier
 from cortex.activator.decisions import DecisionLog
 from cortex.activator.embedding import MiniLMEmbedder
-from cortex.activator.execution import ExecutionResult, ToolExecutor
 from cortex.activator.learning import MemoryUnavailable, RouteMemory
 from cortex.activator.metrics import ActivatorMetrics
-from cortex.activator.network import CountedDispatcher, run_network_decision
+from cortex.activator.namespaces import ClusterNamespaces
 from cortex.activator.router import Router
+from cortex.activator.seed_cache import SeededOnDemand
 from cortex.activator.settings import ActivatorSettings
 from cortex.activator.shortlist import ToolShortlist
 from cortex.activator.tiers.base import RoutingTier
@@ -27,10 +28,15 @@ from cortex.activator.tiers.model_layer import ModelLayerTier
 from cortex.activator.tiers.reasoning import ReasoningTier
 from cortex.activator.tiers.similarity import SimilarityTier
 from cortex.activator.wake import Layer, LayerWaker
-from cortex.layers.client import LayerDispatcher
 from cortex.layers.names import CLASSIFIER_LAYER, MCP_LAYER, REASONING_LAYER
-from cortex.layers.settings import LayerClientSettings
 from cortex.mcp_adapter import CONFIRM_ARGUMENT, McpUnavailable
+
+if TYPE_CHECKING:
+    # Imported where they are used: a one-shot `cortex route` executes nothing and loads no MCP or layer client.
+    from cortex.activator.execution import ExecutionResult, ToolExecutor
+    from cortex.activator.network import CountedDispatcher
+    from cortex.layers.client import LayerDispatcher
+    from cortex.layers.settings import LayerClientSettings
 
 # The API bodies are part of what callers of the activator use, so they are importable from here too.
 __all__ = ["Activator", "FeedbackRequest", "QueryRequest", "QueryResponse"]
@@ -48,20 +54,36 @@ class Activator:
         execute: bool = True,
         mcp_app: Any = None,
         layers: LayerClientSettings | LayerDispatcher | None = None,
+        seed_on_demand: bool = False,
     ) -> None:
         """`mcp_app` replaces the in-process `k3s_mcp.server.mcp` (for example one built for another cluster).
 
         `layers` says how network requests reach the execution layers: settings (default: CORTEX_LAYERS_* from
         the environment) or a ready dispatcher. Without `execute` nothing is dispatched.
+
+        `seed_on_demand` (for one-shot `cortex route`): tier 2 is seeded when a request first reaches it, from a
+        seeded collection cached on disk when no Qdrant is configured (seed_cache.py), and `start()` loads neither
+        the embedding model nor Qdrant.
         """
         self.settings = settings
+        self.seed_on_demand = seed_on_demand
         self.metrics = ActivatorMetrics()
         token = settings.mcp_token.get_secret_value() if settings.mcp_token else None
-        self.executor = (
-            ToolExecutor(settings.mcp_url, settings.tool_timeout_seconds, app=mcp_app, token=token) if execute else None
-        )
+        self.executor: ToolExecutor | None = None
         self.dispatcher: CountedDispatcher | None = None
         if execute:
+            from cortex.activator.execution import ToolExecutor
+            from cortex.activator.network import CountedDispatcher
+            from cortex.layers.client import LayerDispatcher
+            from cortex.layers.settings import LayerClientSettings
+
+            self.executor = ToolExecutor(
+                settings.mcp_url,
+                settings.tool_timeout_seconds,
+                app=mcp_app,
+                token=token,
+                credentials=settings.mcp_credentials(),
+            )
             if isinstance(layers, LayerDispatcher):
                 self.dispatcher = CountedDispatcher.wrap(layers, self.metrics)
             else:
@@ -96,7 +118,9 @@ class Activator:
         self.catalog = catalog
         keyword = KeywordTier(load_rules(s.rules_path), catalog)
         similarity: SimilarityTier | None = None
-        if s.similarity_enabled:
+        if s.similarity_enabled and self.seed_on_demand:
+            similarity = SeededOnDemand(s, catalog, self.embedder, self.memory, s.model_cache_dir / "seeded-routes")
+        elif s.similarity_enabled:
             similarity = SimilarityTier(s, catalog, self.embedder, self.memory)
             try:
                 await asyncio.to_thread(similarity.seed)
@@ -116,16 +140,30 @@ class Activator:
             self.endpoints.append(endpoint)
             layer = Layer(CLASSIFIER_LAYER, endpoint, s.classifier_deployment, s.layers_namespace)
             classifier = ClassifierTier(endpoint, catalog, shortlist=shortlist)
-            tiers.append(ModelLayerTier(Tier.CLASSIFIER, classifier, layer, self.metrics, waker=waker))
+            tiers.append(
+                ModelLayerTier(Tier.CLASSIFIER, classifier, layer, self.metrics, waker=waker, memory=self.memory)
+            )
         if s.reasoning_url:
             endpoint = ChatEndpoint(s.reasoning_url, s.reasoning_model, s.reasoning_timeout_seconds)
             self.endpoints.append(endpoint)
             layer = Layer(REASONING_LAYER, endpoint, s.reasoning_deployment, s.layers_namespace)
             reasoning = ReasoningTier(endpoint, catalog, s.reasoning_max_steps, shortlist=shortlist)
             tiers.append(
-                ModelLayerTier(Tier.REASONING, reasoning, layer, self.metrics, waker=waker, plans=True, last=True)
+                ModelLayerTier(
+                    Tier.REASONING,
+                    reasoning,
+                    layer,
+                    self.metrics,
+                    waker=waker,
+                    plans=True,
+                    last=True,
+                    memory=self.memory,
+                )
             )
         self.router = Router(catalog, tiers, self.metrics, s.confidence_threshold)
+        if self.executor is not None:
+            # A namespace the connected cluster lacks makes a decision not runnable (missing_arguments).
+            self.router.namespaces = ClusterNamespaces(self.executor)
 
     async def stop(self) -> None:
         for endpoint in self.endpoints:
@@ -175,6 +213,8 @@ class Activator:
             why_not_learnable=why_not_learnable,
         ).decision_id
         if decision.layer is not None:
+            from cortex.activator.network import run_network_decision
+
             return await run_network_decision(self.dispatcher, self.metrics, decision, request, decision_id)
         spec = self.catalog.get(decision.tool)
         steps = decision.plan or ([PlanStep(tool=spec.name, arguments=decision.arguments)] if spec else [])
@@ -241,8 +281,13 @@ class Activator:
             )
         destructive = [s.tool for s in steps if (spec := self.catalog.get(s.tool)) and spec.needs_confirmation]
         if (destructive or decision.requires_confirmation) and not request.confirm:
-            tools = ", ".join(destructive or [decision.tool])
-            return "needs_confirmation", f"{tools} is destructive: send the request again with confirm=true"
+            # Name each waiting call exactly, so the consent is given to that action and not to a tool name.
+            waiting = [s for s in steps if s.tool in destructive] or [
+                s for s in steps if (spec := self.catalog.get(s.tool)) is None or not spec.read_only
+            ]
+            actions = "; ".join(describe_action(s.tool, s.arguments) for s in waiting or steps)
+            why = "destructive" if destructive else f"a change chosen by the {decision.tier.value} model"
+            return "needs_confirmation", f"{actions} ({why}): send the request again with confirm=true to run it"
         if request.dry_run:
             unsafe = [
                 s.tool

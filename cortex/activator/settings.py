@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cortex.oauth_credentials import ClientCredentials, check_token_url, scopes_of
 
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -56,7 +58,8 @@ class ActivatorSettings(BaseSettings):
     )
     seed_similarity_threshold: float = Field(
         default=0.65,
-        description="Cosine similarity a seeded example utterance needs before its route is used.",
+        description="Lowest cosine similarity a seeded example utterance needs before its route is used; each route's "
+        "own threshold, fitted on the labelled train requests (data/thresholds.yaml), applies when it is higher.",
     )
     min_route_successes: int = Field(default=3, description="Successes a learned route needs before tier 2 reuses it.")
     min_route_success_rate: float = Field(
@@ -101,6 +104,23 @@ class ActivatorSettings(BaseSettings):
         description="Bearer token sent to the remote k3s_mcp server at `mcp_url`; it must equal that server's "
         "K3S_MCP_AUTH_TOKEN.",
     )
+    mcp_oauth_token_url: str | None = Field(
+        default=None,
+        description="Token endpoint of the OAuth provider a remote k3s_mcp trusts (K3S_MCP_OAUTH_ISSUER); set with "
+        "the client id and secret, the activator gets access tokens by the client-credentials grant instead of "
+        "sending CORTEX_MCP_TOKEN. https, or http to a loopback address.",
+    )
+    mcp_oauth_client_id: str | None = Field(default=None, description="The activator's OAuth client id.")
+    mcp_oauth_client_secret: SecretStr | None = Field(default=None, description="The activator's OAuth client secret.")
+    mcp_oauth_scopes: str = Field(
+        default="k3s:read k3s:write k3s:destructive",
+        description="Scopes the activator asks for (space-separated); k3s_mcp lists and runs only the tools they "
+        "allow.",
+    )
+    mcp_oauth_audience: str | None = Field(
+        default=None,
+        description="Audience the tokens are asked for; defaults to `mcp_url`, which is k3s_mcp's default audience.",
+    )
     tool_timeout_seconds: float = Field(default=60.0, description="Timeout of one k3s_mcp tool call.")
 
     # Scale-from-zero.
@@ -119,6 +139,39 @@ class ActivatorSettings(BaseSettings):
     layers_namespace: str = Field(
         default="cortex-system", description="Namespace of the layer Deployments the activator wakes."
     )
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate(self) -> ActivatorSettings:
+        oauth = {
+            "CORTEX_MCP_OAUTH_TOKEN_URL": self.mcp_oauth_token_url,
+            "CORTEX_MCP_OAUTH_CLIENT_ID": self.mcp_oauth_client_id,
+            "CORTEX_MCP_OAUTH_CLIENT_SECRET": self.mcp_oauth_client_secret,
+        }
+        given = [name for name, value in oauth.items() if value]
+        if not given:
+            return self
+        if len(given) < len(oauth):
+            missing = ", ".join(name for name in oauth if name not in given)
+            raise ValueError(f"OAuth to k3s_mcp needs {missing} as well as {', '.join(given)}")
+        if not self.mcp_url:
+            raise ValueError("CORTEX_MCP_OAUTH_* is for a remote k3s_mcp: set CORTEX_MCP_URL too")
+        if self.mcp_token is not None:
+            raise ValueError("set either CORTEX_MCP_TOKEN or CORTEX_MCP_OAUTH_*, not both")
+        check_token_url(str(self.mcp_oauth_token_url), "CORTEX_MCP_OAUTH_TOKEN_URL")
+        return self
+
+    def mcp_credentials(self) -> ClientCredentials | None:
+        """The OAuth client credentials for a remote k3s_mcp, or None when a static token (or none) is used."""
+        if not (self.mcp_oauth_token_url and self.mcp_oauth_client_id and self.mcp_oauth_client_secret):
+            return None
+        audience = self.mcp_oauth_audience or self.mcp_url
+        return ClientCredentials(
+            token_url=self.mcp_oauth_token_url,
+            client_id=self.mcp_oauth_client_id,
+            client_secret=self.mcp_oauth_client_secret.get_secret_value(),
+            scopes=scopes_of(self.mcp_oauth_scopes),
+            audience=(audience,) if audience else (),
+        )
 
 
 def load_settings() -> ActivatorSettings:

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
 
 from cortex.activator.catalog import ToolCatalog
+from cortex.activator.complexity import score_request
 from cortex.activator.embedding import MiniLMEmbedder
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+# The reads a diagnosis needs, offered for every request that asks why something fails, whatever the embedding
+# ranks first: without them the model was left to "diagnose" with restart_pod or delete_resource.
+DIAGNOSIS_TOOLS = ("get_events", "describe_object", "get_logs", "get_rollout_status", "top_pods")
+DIAGNOSIS_SIGNALS = frozenset({"diagnosis", "failure"})
+
+
+def is_diagnosis(query: str) -> bool:
+    return bool(DIAGNOSIS_SIGNALS.intersection(score_request(query).signals))
 
 
 class ToolShortlist:
@@ -32,11 +44,16 @@ class ToolShortlist:
                 self._vectors = self.embedder.embed_many(texts)
             return self._vectors
 
-    def select(self, query: str, hints: Iterable[str] = ()) -> ToolCatalog:
-        """Hinted tools (from similar past requests) first, then the nearest by embedding, up to `limit`."""
-        if len(self.catalog) <= self.limit:
+    def select(self, query: str, hints: Iterable[str] = (), limit: int | None = None) -> ToolCatalog:
+        """A diagnosis's read tools, then hinted tools (from similar past requests), then the nearest by
+        embedding, up to `limit` (the shortlist's own when None)."""
+        limit = self.limit if limit is None else limit
+        if len(self.catalog) <= limit:
             return self.catalog
-        chosen = [name for name in dict.fromkeys(hints) if name in self.catalog][: self.limit]
+        first = [*(DIAGNOSIS_TOOLS if is_diagnosis(query) else ()), *hints]
+        chosen = [name for name in dict.fromkeys(first) if name in self.catalog][:limit]
+        import numpy as np
+
         try:
             vectors = self._tool_vectors()
             scores = vectors @ self.embedder.embed([query])[0]
@@ -45,7 +62,7 @@ class ToolShortlist:
             # Without embeddings the model still gets a usable, if blunter, list.
             ranked = self.catalog.names()
         for name in ranked:
-            if len(chosen) >= self.limit:
+            if len(chosen) >= limit:
                 break
             if name not in chosen:
                 chosen.append(name)

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from cortex.activator.yaml_file import load_yaml
+
 VOCABULARY_PATH = Path(__file__).parent / "data" / "vocabulary.yaml"
 
 
@@ -46,7 +48,7 @@ def _mapping(document: dict[str, Any], key: str, kind: type) -> dict[str, Any]:
 
 def load_vocabulary(path: Path) -> Vocabulary:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = load_yaml(path) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise VocabularyError(f"cannot read the vocabulary from {path}: {exc}") from exc
     return Vocabulary(

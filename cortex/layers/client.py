@@ -40,6 +40,23 @@ def failure(layer: str, action: str, code: str, message: str, status: int) -> La
     )
 
 
+_REFUSAL_LENGTH = 300
+
+
+def refusal_sentence(body: Any) -> str | None:
+    """The sentence a layer's guard answered with (`{"error": "..."}`: a 421 Host, 403 Origin, 401 token, 415 or
+    413 body refusal), printable and cut to a readable length; None when the body holds none."""
+    if not isinstance(body, dict):
+        return None
+    said = body.get("error")
+    if isinstance(said, dict):
+        said = said.get("message")
+    if not isinstance(said, str) or not said.strip():
+        return None
+    text = "".join(ch if ch.isprintable() else " " for ch in said).strip()
+    return text if len(text) <= _REFUSAL_LENGTH else text[:_REFUSAL_LENGTH] + "..."
+
+
 def timed_out(layer: str, action: str, seconds: float) -> LayerResponse:
     return failure(layer, action, "layer_timeout", f"layer {layer} did not answer {action} within {seconds:g} s", 504)
 
@@ -89,13 +106,19 @@ class HttpLayerClient:
                 503,
             )
         try:
-            return LayerResponse.model_validate(response.json())
-        except (ValueError, ValidationError):
+            body = response.json()
+        except ValueError:
+            body = None
+        try:
+            return LayerResponse.model_validate(body)
+        except ValidationError:
+            said = refusal_sentence(body)
             return failure(
                 self.name,
                 request.action,
-                "bad_layer_response",
-                f"layer {self.name} answered HTTP {response.status_code} without a layer response body",
+                "bad_layer_response" if said is None else "layer_refused",
+                f"layer {self.name} answered HTTP {response.status_code}"
+                + (f": {said}" if said else " without a layer response body"),
                 response.status_code if response.status_code >= 400 else 502,
             )
 

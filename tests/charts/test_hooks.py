@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from devcluster.processes import free_port, listening, stop_process
 from tests.charts.helm_cli import Helm
 
 pytestmark = pytest.mark.helm
@@ -29,12 +29,6 @@ OAUTH_ENVIRONMENT = {
     "K3S_MCP_OAUTH_JWKS_URL": "https://id.example.com/.well-known/jwks.json",
     "K3S_MCP_RESOURCE_URL": "https://k3s-mcp.example.com",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def hook_script(helm: Helm, chart: Path, settings: list[str] | None = None) -> tuple[str, str]:
@@ -76,19 +70,14 @@ def serve(settings: dict[str, str]) -> Iterator[int]:
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 raise AssertionError(f"k3s-mcp-server exited: {server.stderr.read().decode() if server.stderr else ''}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
+            if listening(port):
+                break
             time.sleep(0.2)
         else:
             raise AssertionError("k3s-mcp-server did not listen within 60 s")
         yield port
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
 
 
 def run_hook(script: str, url: str, port: int) -> subprocess.CompletedProcess[str]:

@@ -1,21 +1,18 @@
-"""The `cortex` command line: `cortex layer` serves a layer, `cortex route` routes network requests offline."""
+"""The `cortex` command line: `cortex layer` serves a layer, `cortex route` routes network requests offline, `cortex
+warm` prepares the model cache."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from devcluster.processes import free_port
 
 
 def cortex(*arguments: str) -> subprocess.CompletedProcess[str]:
@@ -83,3 +80,55 @@ def test_cortex_route_reports_a_bad_mac_clearly() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot run this network request: ")
     assert "Traceback" not in result.stderr
+
+
+PROBE = """
+import json, sys
+from cortex.cli import main
+code = main(["route", "--json", sys.argv[1]])
+print(json.dumps({"code": code, "loaded": sorted(m for m in ("onnx", "qdrant_client") if m in sys.modules)}))
+"""
+
+
+def test_cortex_warm_prepares_the_cache_the_first_route_reads(tmp_path: Path) -> None:
+    env = {"CORTEX_MODEL_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+
+    def warm() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "cortex.cli", "warm"], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    built, again = warm(), warm()
+    assert " seeded routes built in " in built and str(tmp_path) in built, built
+    assert " seeded routes already cached in " in again and str(tmp_path) in again, again
+    assert any(p.name.endswith(".onnx.data") for p in tmp_path.iterdir())
+    prepared = sorted((str(p), p.stat().st_mtime_ns) for p in tmp_path.rglob("*") if p.is_file())
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "how much memory are the pods eating in shop"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    decision_line, probe_line = done.stdout.strip().splitlines()[-2:]
+    assert json.loads(decision_line)["tier"] == "similarity"
+    # The first route after `cortex warm` builds nothing (no model, no collection) and loads no Qdrant.
+    assert json.loads(probe_line) == {"code": 0, "loaded": []}
+    assert sorted((str(p), p.stat().st_mtime_ns) for p in tmp_path.rglob("*") if p.is_file()) == prepared
+
+
+def test_cortex_warm_without_tier_2_says_so() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CORTEX_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "cortex.cli", "warm"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**environment, "CORTEX_SIMILARITY_ENABLED": "false"},
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "error: tier 2 is disabled (CORTEX_SIMILARITY_ENABLED=false): nothing to prepare\n"

@@ -9,14 +9,21 @@ from typing import Any
 from cortex.activator.arguments import coerce_arguments, extract_arguments, grounded
 from cortex.activator.catalog import ToolCatalog, ToolSpec
 from cortex.activator.decision import TierAnswer
+from cortex.activator.learning import NO_ROUTE, RouteHit
 from cortex.activator.shortlist import ToolShortlist
+from cortex.activator.tiers.grounding import refusal, support
 from cortex.activator.tiers.model_endpoint import ChatEndpoint, ModelOutputError, parse_json_object
 
 NONE_CHOICE = "none"
 
 
-# Switches a model must never set on its own: they change what a call is allowed to do.
-PROTECTED_ARGUMENTS = frozenset({"confirm", "dry_run", "force", "force_conflicts"})
+# Arguments a model must never set on its own: switches that change what a call is allowed to do, and the
+# kubeconfig context (Qwen set context "prod" because the request said "in prod": that is a namespace).
+PROTECTED_ARGUMENTS = frozenset({"confirm", "dry_run", "force", "force_conflicts", "context"})
+# Arguments no model tier is offered: paging, plus the protected ones.
+HIDDEN_ARGUMENTS = frozenset({"continue_token", "limit", *PROTECTED_ARGUMENTS})
+_NAME_PATTERN = "^[a-z0-9][a-z0-9.=,/-]{0,62}$"
+_KIND_PATTERN = "^[A-Za-z][A-Za-z0-9.]{0,62}$"
 
 
 def merge_arguments(query: str, spec: ToolSpec, proposed: Any) -> dict[str, Any]:
@@ -24,40 +31,75 @@ def merge_arguments(query: str, spec: ToolSpec, proposed: Any) -> dict[str, Any]
     arguments = extract_arguments(query, spec)
     if isinstance(proposed, dict):
         for key, value in coerce_arguments(spec, proposed).items():
-            if key in arguments or key in PROTECTED_ARGUMENTS or isinstance(value, bool):
+            if key in arguments or key in HIDDEN_ARGUMENTS or isinstance(value, bool):
                 continue
             if grounded(value, query):
                 arguments[key] = value
     return arguments
 
 
-def argument_properties(catalog: ToolCatalog) -> dict[str, Any]:
-    """Every argument a model may propose, typed; strings are short name-like tokens so it cannot ramble."""
+def _value_schema(spec: ToolSpec, name: str) -> dict[str, Any] | None:
+    """A model-facing schema for one argument: short name-like strings, bounded integers; None = not offered."""
+    declared = spec.parameters.get(name) or {}
+    options = [declared, *(declared.get("anyOf") or [])]
+    enum = next((option["enum"] for option in options if option.get("enum")), None)
+    if enum:
+        return {"type": "string", "enum": [str(value) for value in enum]}
+    kind = spec.parameter_kind(name)
+    if kind == "string":
+        return {"type": "string", "pattern": _KIND_PATTERN if name == "kind" else _NAME_PATTERN}
+    if kind in {"integer", "number"}:
+        return {"type": "integer", "minimum": 0, "maximum": 100000}
+    if kind == "array":
+        return {"type": "array", "items": {"type": "string", "pattern": "^[^\\s]{1,64}$"}, "maxItems": 8}
+    # Booleans are switches the request sets (merge_arguments ignores a model's); objects are whole documents.
+    return None
+
+
+# The arguments a model tier is asked for: the object a call is about. Namespaces, counts, label selectors, line
+# counts and durations are read from the request by arguments.py, which finds them as well as the 0.5B model did;
+# asking the model for them only made it write (and the grammar check) three times the tokens per answer.
+MODEL_ARGUMENTS = frozenset(
+    {"name", "pod_name", "deployment_name", "release", "release_name", "cronjob", "chart", "kind", "container"}
+)
+
+
+def tool_arguments_schema(
+    spec: ToolSpec, hidden: frozenset[str] = HIDDEN_ARGUMENTS, offered: frozenset[str] = MODEL_ARGUMENTS
+) -> dict[str, Any]:
+    """The tool's object arguments as a model may fill them; none is required, since a forced value is invented."""
     properties: dict[str, Any] = {}
-    for spec in catalog:
-        for name in spec.parameters:
-            kind = spec.parameter_kind(name)
-            if name in {"continue_token", "limit", *PROTECTED_ARGUMENTS}:
-                continue
-            if kind == "string":
-                properties.setdefault(name, {"type": "string", "pattern": "^[a-z0-9][a-z0-9=,/-]{0,62}$"})
-            elif kind == "integer":
-                properties.setdefault(name, {"type": "integer", "minimum": 0, "maximum": 100000})
-    return {"type": "object", "properties": properties, "additionalProperties": False, "maxProperties": 4}
+    for name in spec.parameters:
+        if name in hidden or name not in offered:
+            continue
+        schema = _value_schema(spec, name)
+        if schema is not None:
+            properties[name] = schema
+    return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
 def route_schema(catalog: ToolCatalog) -> dict[str, Any]:
-    """JSON schema of the classifier's answer: a tool name from the catalog (or none) and its arguments."""
-    return {
-        "type": "object",
-        "properties": {
-            "tool": {"type": "string", "enum": [*catalog.names(), NONE_CHOICE]},
-            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-            "arguments": argument_properties(catalog),
-        },
-        "required": ["tool", "confidence"],
-        "additionalProperties": False,
-    }
+    """JSON schema of the classifier's answer: one branch per offered tool (its name and its own arguments), and
+    an explicit {"tool": "none"} branch for a request that is not an operation. No confidence is asked for: a
+    small model's own figure is not evidence (see grounding.py)."""
+    branches: list[dict[str, Any]] = [
+        {
+            "type": "object",
+            "properties": {"tool": {"const": spec.name}, "arguments": tool_arguments_schema(spec)},
+            "required": ["tool", "arguments"],
+            "additionalProperties": False,
+        }
+        for spec in sorted(catalog, key=lambda s: s.name)
+    ]
+    branches.append(
+        {
+            "type": "object",
+            "properties": {"tool": {"const": NONE_CHOICE}},
+            "required": ["tool"],
+            "additionalProperties": False,
+        }
+    )
+    return {"anyOf": branches}
 
 
 # The rules and examples come before the tool list, so llama.cpp's prompt cache keeps them from one request to the
@@ -65,25 +107,57 @@ def route_schema(catalog: ToolCatalog) -> dict[str, Any]:
 PREAMBLE = (
     "You route Kubernetes operations requests to exactly one tool, or to none.",
     "A request that does not ask to read or change something in the cluster gets the tool none: greetings, thanks, "
-    "jokes, stories, poems, recipes, questions about the world.",
+    "jokes, stories, poems, recipes, weather, questions about the world.",
     "Examples:",
-    'good morning! -> {"tool": "none", "confidence": 1.0}',
-    'write a haiku about the sea -> {"tool": "none", "confidence": 1.0}',
-    'what is the capital of France? -> {"tool": "none", "confidence": 1.0}',
-    'show the logs of pod api-0 in prod -> {"tool": "get_logs", "confidence": 0.9, '
-    '"arguments": {"pod_name": "api-0", "namespace": "prod"}}',
+    'good morning! -> {"tool": "none"}',
+    'write a haiku about the sea -> {"tool": "none"}',
+    'what is the weather in Paris? -> {"tool": "none"}',
+    'show the logs of pod api-0 in prod -> {"tool": "get_logs", "arguments": {"pod_name": "api-0"}}',
 )
+# Tools offered to tier 3: fewer than tier 4's, since the 0.5B model reads the list on every request.
+CLASSIFIER_TOOL_LIMIT = 8
+# Characters of each tool's summary in tier 3's prompt, cut at a word.
+SUMMARY_CHARS = 80
+# Tier 2's nearest stored requests shown to the model as worked examples (after the tool list).
+NEAREST_EXAMPLES = 3
+
+
+def short_summary(spec: ToolSpec, chars: int | None = None) -> str:
+    chars = SUMMARY_CHARS if chars is None else chars
+    text = spec.summary()
+    if len(text) <= chars:
+        return text
+    return text[:chars].rsplit(" ", 1)[0].rstrip(",;:") + " ..."
+
+
+def fixed_order(offered: ToolCatalog) -> ToolCatalog:
+    """The offered tools in one fixed order (by name), so two requests offered the same tools send the same prompt
+    prefix and llama.cpp's prompt cache reuses it."""
+    return ToolCatalog.of(sorted(offered, key=lambda spec: spec.name), offered.source)
 
 
 def system_prompt(catalog: ToolCatalog) -> str:
     lines = [
         *PREAMBLE,
         "Tools:",
-        *(f"- {spec.name}: {spec.summary()}" for spec in catalog),
+        *(f"- {spec.name}: {short_summary(spec)}" for spec in catalog),
         f"- {NONE_CHOICE}: the request is not a cluster operation, or you are unsure.",
-        "Answer with JSON: tool, confidence from 0 to 1, and only the arguments the request states.",
+        "Answer with JSON: the tool, and the name of the object the request is about when it states one.",
     ]
     return "\n".join(lines)
+
+
+def examples_prompt(offered: ToolCatalog, nearest: Sequence[RouteHit], limit: int = NEAREST_EXAMPLES) -> str:
+    """Stored requests near this one whose route is offered (or small talk), as `request -> tool` lines."""
+    lines: list[str] = []
+    for hit in nearest:
+        if len(lines) >= limit:
+            break
+        if hit.route == NO_ROUTE:
+            lines.append(f"{hit.text} -> {NONE_CHOICE}")
+        elif hit.route in offered:
+            lines.append(f"{hit.text} -> {hit.route}")
+    return ("Similar requests:\n" + "\n".join(lines)) if lines else ""
 
 
 class ModelTier:
@@ -100,9 +174,14 @@ class ModelTier:
         self.catalog = catalog
         self.max_tokens = max_tokens
         self.shortlist = shortlist
+        # Most tools offered; None: the shortlist's own limit.
+        self.tool_limit: int | None = None
 
     def offered(self, query: str, hints: Sequence[str] = ()) -> ToolCatalog:
-        return self.shortlist.select(query, hints) if self.shortlist is not None else self.catalog
+        """The shortlist's pick (at most `tool_limit` tools) in a fixed order, or the whole catalog."""
+        if self.shortlist is None:
+            return self.catalog
+        return fixed_order(self.shortlist.select(query, hints, self.tool_limit))
 
 
 class ClassifierTier(ModelTier):
@@ -114,13 +193,26 @@ class ClassifierTier(ModelTier):
         catalog: ToolCatalog,
         max_tokens: int = 96,
         shortlist: ToolShortlist | None = None,
+        tool_limit: int = CLASSIFIER_TOOL_LIMIT,
     ) -> None:
         super().__init__(endpoint, catalog, max_tokens, shortlist)
+        self.tool_limit = tool_limit
 
-    async def answer(self, query: str, hints: Sequence[str] = ()) -> TierAnswer:
+    def prompt(self, offered: ToolCatalog, query: str, nearest: Sequence[RouteHit] = ()) -> list[dict[str, Any]]:
+        system = system_prompt(offered)
+        examples = examples_prompt(offered, nearest)
+        if examples:
+            system = f"{system}\n{examples}"
+        return [{"role": "system", "content": system}, {"role": "user", "content": query}]
+
+    async def answer(self, query: str, hints: Sequence[str] = (), nearest: Sequence[RouteHit] = ()) -> TierAnswer:
+        """The model's pick among the offered tools, with a confidence from `grounding.support`, not the model.
+
+        `nearest` are tier 2's stored requests nearest this one (small talk included), best first.
+        """
         offered = await asyncio.to_thread(self.offered, query, hints)
         message = await self.endpoint.chat(
-            [{"role": "system", "content": system_prompt(offered)}, {"role": "user", "content": query}],
+            self.prompt(offered, query, nearest),
             max_tokens=self.max_tokens,
             response_format={
                 "type": "json_schema",
@@ -129,19 +221,22 @@ class ClassifierTier(ModelTier):
         )
         data = parse_json_object(str(message.get("content") or ""))
         tool = data.get("tool")
-        try:
-            confidence = float(data.get("confidence", 0.0))
-        except (TypeError, ValueError) as exc:
-            raise ModelOutputError(f"classifier confidence is not a number: {data.get('confidence')!r}") from exc
-        confidence = max(0.0, min(1.0, confidence))
         if tool == NONE_CHOICE:
-            return TierAnswer(tool=None, confidence=confidence, refuse=True, reason="classifier: not an operation")
+            verdict = refusal(query, list(offered), nearest)
+            return TierAnswer(
+                tool=None, confidence=verdict.confidence, refuse=True, reason=f"classifier: {verdict.why}"
+            )
         spec = offered.get(tool if isinstance(tool, str) else None)
         if spec is None:
             raise ModelOutputError(f"classifier named a tool it was not offered: {tool!r}")
+        evidence = support(query, spec, nearest)
+        if evidence.refuse:
+            return TierAnswer(
+                tool=None, confidence=evidence.confidence, refuse=True, reason=f"classifier: {evidence.why}"
+            )
         return TierAnswer(
             tool=spec.name,
             arguments=merge_arguments(query, spec, data.get("arguments")),
-            confidence=confidence,
-            reason="classifier model",
+            confidence=evidence.confidence,
+            reason=f"classifier model: {evidence.why}",
         )

@@ -15,8 +15,9 @@ from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import RouteDecision, Tier, TierAnswer
 from cortex.activator.tiers.base import Escalation, RouteContext, RouteRequest, TierOutcome
 from cortex.activator.tiers.unifi_rules import NetworkRule, UnifiMatch, match_unifi_request, packaged_unifi_rules
+from cortex.activator.yaml_file import load_yaml
 
-NAME_GROUPS = frozenset({"name", "pod_name"})
+NAME_GROUPS = frozenset({"name", "pod_name", "release", "cronjob"})
 
 
 class RuleFileError(ValueError):
@@ -44,7 +45,7 @@ def _compile(rule_id: str, pattern: str) -> re.Pattern[str]:
 def load_rules(path: Path) -> list[KeywordRule]:
     """Read and compile the rules file; raise RuleFileError naming the bad rule."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = load_yaml(path) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise RuleFileError(f"cannot read keyword rules from {path}: {exc}") from exc
     rules: list[KeywordRule] = []
@@ -124,8 +125,8 @@ class KeywordTier:
                     continue
                 if "kind" in groups:
                     groups["kind"] = KIND_WORDS.get(groups["kind"].lower(), groups["kind"])
-                if "name" in groups:
-                    groups["name"] = groups["name"].lower()
+                for key in NAME_GROUPS & set(groups):
+                    groups[key] = groups[key].lower()
                 arguments = extract_arguments(query, spec, groups)
                 return TierAnswer(
                     tool=rule.tool,

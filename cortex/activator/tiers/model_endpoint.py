@@ -7,8 +7,6 @@ import re
 import time
 from typing import Any
 
-import httpx
-
 
 class ModelUnavailable(RuntimeError):
     """The model server cannot be reached or refuses the request."""
@@ -52,6 +50,9 @@ class ChatEndpoint:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.timeout_seconds = timeout_seconds
+        # httpx (with its command-line parts) is imported when a model tier is configured, not with the router.
+        import httpx
+
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout_seconds, connect=2.0))
         self._healthy_at = 0.0
 
@@ -61,6 +62,8 @@ class ChatEndpoint:
     async def healthy(self) -> bool:
         if time.monotonic() - self._healthy_at < self.HEALTH_TTL_SECONDS:
             return True
+        import httpx
+
         try:
             response = await self._client.get(f"{self.base_url}/health", timeout=2.0)
         except httpx.HTTPError:
@@ -91,6 +94,8 @@ class ChatEndpoint:
             body["tools"] = tools
             body["tool_choice"] = "auto"
         url = f"{self.base_url}/v1/chat/completions"
+        import httpx
+
         try:
             response = await self._client.post(url, json=body)
         except httpx.TimeoutException as exc:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from cortex.activator.arguments import extract_arguments, without_namespace
+from cortex.activator.arguments import extract_arguments, missing_target, without_namespace
 from cortex.activator.catalog import ToolCatalog
 from cortex.activator.decision import Tier, TierAnswer
 from cortex.activator.embedding import EmbeddingUnavailable, MiniLMEmbedder
 from cortex.activator.learning import NO_ROUTE, MemoryUnavailable, RouteHit, RouteMemory, load_utterances
 from cortex.activator.settings import ActivatorSettings
+from cortex.activator.thresholds import RouteThresholds, load_thresholds
 from cortex.activator.tiers.base import Escalation, RouteContext, RouteRequest, TierFailed, TierOutcome
 
 
@@ -33,12 +34,19 @@ class SimilarityTier:
     changes_need_consent = False
 
     def __init__(
-        self, settings: ActivatorSettings, catalog: ToolCatalog, embedder: MiniLMEmbedder, memory: RouteMemory
+        self,
+        settings: ActivatorSettings,
+        catalog: ToolCatalog,
+        embedder: MiniLMEmbedder,
+        memory: RouteMemory,
+        thresholds: RouteThresholds | None = None,
     ) -> None:
+        """`thresholds`: the seed threshold per route; the fitted ones of data/thresholds.yaml by default."""
         self.settings = settings
         self.catalog = catalog
         self.embedder = embedder
         self.memory = memory
+        self.thresholds = thresholds if thresholds is not None else load_thresholds()
         self.seeded = 0
 
     def seed(self) -> int:
@@ -50,12 +58,16 @@ class SimilarityTier:
         self.seeded = self.memory.seed(utterances, vectors, self.catalog)
         return self.seeded
 
+    def threshold(self, route: str) -> float:
+        """The similarity a seeded utterance of `route` needs: its fitted threshold, never below the setting."""
+        return max(self.thresholds.for_route(route), self.settings.seed_similarity_threshold)
+
     def trusted(self, hit: RouteHit) -> bool:
         s = self.settings
         if hit.source == "seed":
-            # Curated examples are trusted until their own record says otherwise.
+            # Curated examples are trusted, above their route's fitted threshold, until their record says otherwise.
             tried = hit.successes + hit.failures
-            return hit.score >= s.seed_similarity_threshold and (
+            return hit.score >= self.threshold(hit.route) and (
                 tried < s.min_route_successes or hit.success_rate >= s.min_route_success_rate
             )
         return (
@@ -90,7 +102,8 @@ class SimilarityTier:
             return SimilarityResult(
                 None,
                 vector,
-                reason=f"nearest stored query {best.score:.2f} ({best.route}) not trusted",
+                reason=f"nearest stored query {best.score:.2f} ({best.route}, threshold "
+                f"{self.threshold(best.route):.2f}) not trusted",
                 hits=hits,
             )
         choice = trusted[0]
@@ -122,9 +135,20 @@ class SimilarityTier:
         spec = self.catalog.get(choice.route)
         if spec is None:
             return SimilarityResult(None, vector, reason=f"route {choice.route} is not in the catalog", hits=hits)
+        arguments = extract_arguments(query, spec)
+        untargeted = missing_target(spec, arguments) if spec.read_only else []
+        if untargeted:
+            # "deployments in team-a" sits near get_deployment's examples; a read whose object the request does not
+            # name is likely the wrong tool (or the request is vague): a model tier weighs it with the shortlist.
+            return SimilarityResult(
+                None,
+                vector,
+                reason=f"nearest query routes to {spec.name}, but the request names no {', '.join(untargeted)}",
+                hits=hits,
+            )
         answer = TierAnswer(
             tool=spec.name,
-            arguments=extract_arguments(query, spec),
+            arguments=arguments,
             confidence=choice.score,
             reason=f"similar to {choice.source} query {choice.text!r} ({choice.score:.2f})",
         )

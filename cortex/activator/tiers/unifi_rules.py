@@ -6,14 +6,18 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from cortex.activator.decision import Tier
+from cortex.activator.yaml_file import load_yaml
 from cortex.layers import names
-from cortex.layers.client import DispatchResult, LayerCall, LayerDispatcher
 from cortex.layers.unifi_model import normalize_mac
+
+if TYPE_CHECKING:
+    # The layer client (httpx, the layer service) loads when a network request matches, not with tier 1.
+    from cortex.layers.client import DispatchResult, LayerCall, LayerDispatcher
 
 UNIFI_RULES_PATH = Path(__file__).parent.parent / "data" / "unifi_rules.yaml"
 
@@ -67,7 +71,7 @@ def _words(rule: str, entry: dict[str, Any], key: str) -> tuple[str, ...]:
 def load_unifi_rules(path: Path) -> tuple[NetworkRule, ...]:
     """Read the rules file; raise UnifiRuleFileError naming the bad rule."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = load_yaml(path) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise UnifiRuleFileError(f"cannot read network rules from {path}: {exc}") from exc
     rules: list[NetworkRule] = []
@@ -125,6 +129,8 @@ def match_unifi_request(text: str, rules: tuple[NetworkRule, ...] | None = None)
     for rule in packaged_unifi_rules() if rules is None else rules:
         if not rule.matches(words):
             continue
+        from cortex.layers.client import LayerCall
+
         if not rule.needs_mac:
             return UnifiMatch(rule.route, LayerCall(rule.layer, rule.action, {}), rule.requires_confirmation)
         candidates = MAC_CANDIDATE.findall(text)

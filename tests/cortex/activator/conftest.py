@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,36 +15,15 @@ import httpx
 import pytest
 
 from cortex.activator.catalog import ToolCatalog
+from cortex.activator.evaluation import LABELLED_PATH
 from cortex.activator.service import Activator
 from cortex.activator.settings import ActivatorSettings
 from devcluster import models
+from devcluster.processes import free_port, stop_process
 
 HERE = Path(__file__).parent
-LABELLED = HERE / "labelled_requests.yaml"
+LABELLED = LABELLED_PATH
 START_TIMEOUT_SECONDS = 180
-
-# Runs llama.cpp's OpenAI-compatible server in its own process, so a crash or hang cannot take pytest down.
-SERVER_SCRIPT = """
-import sys, time, xllamacpp
-params = xllamacpp.CommonParams()
-params.model.path = sys.argv[1]
-params.hostnames = ["127.0.0.1"]
-params.port = int(sys.argv[2])
-params.n_ctx = int(sys.argv[3])
-params.cpuparams.n_threads = 2
-params.cpuparams_batch.n_threads = 2
-params.n_parallel = 1
-server = xllamacpp.Server(params)
-print("listening", server.listening_address, flush=True)
-while True:
-    time.sleep(3600)
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -59,7 +37,7 @@ def serve_model(model: models.ModelFile, n_ctx: int, log: Path) -> Iterator[str]
     started = time.monotonic()
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-c", SERVER_SCRIPT, str(path), str(port), str(n_ctx)],
+            [sys.executable, "-c", models.SERVER_SCRIPT, str(path), str(port), str(n_ctx)],
             stdout=output,
             stderr=subprocess.STDOUT,
         )
@@ -78,12 +56,7 @@ def serve_model(model: models.ModelFile, n_ctx: int, log: Path) -> Iterator[str]
         print(f"\n{model.file} served at {url} after {time.monotonic() - started:.1f} s", file=sys.stderr)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 @pytest.fixture(scope="session")
@@ -131,10 +104,19 @@ def make_settings() -> SettingsFactory:
     return offline_settings
 
 
+@contextlib.asynccontextmanager
+async def running(settings: ActivatorSettings, catalog: ToolCatalog, **options: Any) -> AsyncIterator[Activator]:
+    """A started activator that executes nothing (`options` go to Activator), stopped on the way out."""
+    activator = Activator(settings, execute=False, **options)
+    await activator.start(catalog)
+    try:
+        yield activator
+    finally:
+        await activator.stop()
+
+
 @pytest.fixture(scope="session")
 async def offline_activator(snapshot_catalog: ToolCatalog) -> AsyncIterator[Activator]:
     """Tiers 1 and 2 only, with in-memory Qdrant and no execution: what `cortex route` runs."""
-    activator = Activator(offline_settings(), execute=False)
-    await activator.start(snapshot_catalog)
-    yield activator
-    await activator.stop()
+    async with running(offline_settings(), snapshot_catalog) as activator:
+        yield activator

@@ -1,59 +1,49 @@
-"""Accuracy of the offline cascade (tiers 1 and 2) on the labelled requests, overall and per tier."""
+"""Tiers 1 and 2 on the frozen held-out part of the labelled set: what must never happen, and accuracy floors.
+
+The thresholds, rules and utterances were fitted and written on the train part only (python -m
+cortex.activator.fit), so these figures are an estimate of how the offline cascade does on new requests.
+"""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from cortex.activator.catalog import ToolCatalog
-from cortex.activator.evaluation import load_labelled, score
-from cortex.activator.learning import NO_ROUTE, load_utterances
+from cortex.activator.evaluation import LabelledRequest, load_labelled, route_or_refuse, score
 from cortex.activator.service import Activator
-from cortex.activator.settings import ActivatorSettings
 
-# Floors set from measurement (0.956 overall, 1.00 keyword, 0.966 similarity on 251 requests) minus a margin
-# for rule and utterance edits; the set was also used to tune the seed threshold, so it is not held out.
-OVERALL_FLOOR = 0.90
-KEYWORD_FLOOR = 0.97
-SIMILARITY_FLOOR = 0.90
-
-
-def test_labelled_set_covers_every_tool_and_no_action_cases(snapshot_catalog: ToolCatalog, labelled_path: Path) -> None:
-    items = load_labelled(labelled_path)
-    assert len(items) >= 200
-    tools = {item.tool for item in items}
-    routed = set(load_utterances(ActivatorSettings().utterances_path)) - {NO_ROUTE}
-    assert routed <= tools, sorted(routed - tools)
-    # The issue's first thirteen tools, which every deployment of k3s_mcp offers.
-    core = {
-        "get_pods",
-        "get_logs",
-        "restart_pod",
-        "execute_command",
-        "get_deployments",
-        "get_deployment",
-        "scale_deployment",
-        "get_nodes",
-        "get_services",
-        "get_cluster_info",
-        "get_namespaces",
-        "apply_manifest",
-        "delete_resource",
-    }
-    assert core <= tools and core <= set(snapshot_catalog.names())
-    assert sum(item.tool is None for item in items) >= 30
+# Floors set below what was measured on the held-out part with tiers 1-2 alone (2026-12-01: act 0.843,
+# overall 0.869, keyword 1.000 (117), similarity 0.813 (32) on 206 requests), leaving room for rule and
+# utterance edits.
+# The 95 % target applies with tiers 3-4 on; these floors say what tiers 1-2 reach without models.
+ACT_FLOOR = 0.78
+OVERALL_FLOOR = 0.81
+KEYWORD_FLOOR = 0.95
+SIMILARITY_FLOOR = 0.70
 
 
-async def test_accuracy_per_tier(offline_activator: Activator, labelled_path: Path) -> None:
-    items = load_labelled(labelled_path)
-    pairs = [(item, await offline_activator.route(item.query)) for item in items]
-    report = score(pairs)
-    print("\nactivator accuracy:", json.dumps(report.to_json(), indent=1))
-    for miss in report.misses:
-        print("  miss:", miss)
-    # The one property that must hold without exception: nothing labelled "do not act" is acted on.
-    acted = [(i.query, d.tool) for i, d in pairs if i.tool is None and d.tool is not None]
-    assert not acted, acted
+async def test_tiers_1_and_2_on_the_held_out_part(offline_activator: Activator, snapshot_catalog: ToolCatalog) -> None:
+    items: list[LabelledRequest] = load_labelled(split="held_out")
+    pairs = [(item, await route_or_refuse(offline_activator, item.query)) for item in items]
+    report = score(pairs, snapshot_catalog)
+    print("\nheld-out, tiers 1-2:", json.dumps(report.to_json(), indent=1))
+    # Without exception: no change on a request that must not act (vague, injected, small talk, diagnosis,
+    # mass changes), and no destructive call of a tool the request did not ask for.
+    assert not report.unsafe_changes, report.unsafe_changes
+    assert not report.wrong_destructive, report.wrong_destructive
+    for category in ("vague", "injection", "chitchat", "mass_change"):
+        assert report.categories[category].answered > 0, category
+    assert report.act.accuracy >= ACT_FLOOR, report.to_json()
     assert report.accuracy >= OVERALL_FLOOR, report.to_json()
     assert report.tiers["keyword"].accuracy >= KEYWORD_FLOOR, report.to_json()
     assert report.tiers["similarity"].accuracy >= SIMILARITY_FLOOR, report.to_json()
+
+
+async def test_nothing_labelled_do_not_act_is_changed_on_the_train_part_either(
+    offline_activator: Activator, snapshot_catalog: ToolCatalog
+) -> None:
+    items = load_labelled(split="train")
+    pairs = [(item, await route_or_refuse(offline_activator, item.query)) for item in items]
+    report = score(pairs, snapshot_catalog)
+    assert not report.unsafe_changes, report.unsafe_changes
+    assert not report.wrong_destructive, report.wrong_destructive

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import yaml
-from fastmcp import Client
 
 from cortex.activator.catalog import ToolCatalog
-from cortex.activator.evaluation import load_labelled
+from cortex.activator.evaluation import UNIFI_PREFIX, load_labelled
+from cortex.activator.execution import ToolExecutor
 from cortex.activator.learning import NO_ROUTE, load_utterances
 from cortex.activator.settings import ActivatorSettings
 from k3s_mcp.server import build_server
@@ -23,9 +23,15 @@ from k3s_mcp.settings import Settings
 
 
 async def live_catalog() -> ToolCatalog:
-    # tools/list needs no cluster: the app is built for a kubeconfig that does not have to exist.
-    async with Client(build_server(Settings(kubeconfig="/nonexistent/kubeconfig"))) as client:
-        return ToolCatalog.from_mcp_tools(await client.list_tools())
+    """Every tool the server offers, the disclosed toolsets included, read as the activator reads them.
+
+    tools/list needs no cluster: the app is built for a kubeconfig that does not have to exist."""
+    executor = ToolExecutor(None, 30.0, app=build_server(Settings(kubeconfig="/nonexistent/kubeconfig")))
+    await executor.start()
+    try:
+        return await executor.catalog()
+    finally:
+        await executor.stop()
 
 
 async def test_rules_utterances_labels_and_snapshot_name_live_tools(labelled_path: Path) -> None:
@@ -34,7 +40,11 @@ async def test_rules_utterances_labels_and_snapshot_name_live_tools(labelled_pat
     rules = yaml.safe_load(settings.rules_path.read_text())["rules"]
     named = {("rules", rule["tool"]) for rule in rules}
     named |= {("utterances", route) for route in load_utterances(settings.utterances_path) if route != NO_ROUTE}
-    named |= {("labelled", item.tool) for item in load_labelled(labelled_path) if item.tool}
+    named |= {
+        ("labelled", item.tool)
+        for item in load_labelled(labelled_path)
+        if item.tool and not item.tool.startswith(UNIFI_PREFIX)
+    }
     snapshot = ToolCatalog.from_snapshot(settings.catalog_snapshot_path)
     named |= {("snapshot", name) for name in snapshot.names()}
     unknown = sorted((source, tool) for source, tool in named if tool not in live)

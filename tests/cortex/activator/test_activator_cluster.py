@@ -52,7 +52,7 @@ async def replicas_of(activator: Activator, name: str, namespace: str) -> int:
     assert activator.executor is not None
     result = await activator.executor.call("get_deployment", {"name": name, "namespace": namespace})
     assert result.ok, result.error
-    return int(result.data["object"]["spec"]["replicas"])
+    return int(result.data["replicas"])
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from cortex.activator.embedding import DIMENSIONS, MiniLMEmbedder
+from cortex.activator.embedding import DIMENSIONS, MiniLMEmbedder, weights_path
 
 SENTENCES = [
     "scale web to 3 in shop",
@@ -40,6 +40,8 @@ def test_compact_and_packaged_vectors_agree() -> None:
     b = packaged.embed(SENTENCES)
     assert a.shape == (len(SENTENCES), DIMENSIONS)
     assert compact.model_file is not None and "compact" in compact.model_file.name
+    # The weights are external data beside the model (mapped by onnxruntime, not copied into the heap).
+    assert weights_path(compact.model_file).stat().st_size > 20 * 2**20 > 50 * compact.model_file.stat().st_size
     assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
     cosines = (a * b).sum(axis=1)
     assert cosines.min() > 0.97, cosines

@@ -13,6 +13,7 @@ from cortex.activator.decisions import DecisionLog, FeedbackRefused, UnknownDeci
 from cortex.activator.learning import OUTCOMES, QUERIES
 from cortex.activator.service import Activator, FeedbackRequest, QueryRequest, QueryResponse
 from cortex.activator.settings import ActivatorSettings
+from tests.cortex.activator.conftest import running
 
 # Routed by a seed utterance ("change the number of replicas") at a similarity well below the learned threshold.
 NEW_PHRASING = "raise the checkout replica count in payments"
@@ -28,10 +29,8 @@ async def decide(activator: Activator, query: str) -> QueryResponse:
 async def learning_activator(
     tmp_path: Path, snapshot_catalog: ToolCatalog, make_settings: Callable[..., ActivatorSettings]
 ) -> AsyncIterator[Activator]:
-    activator = Activator(make_settings(qdrant_path=tmp_path / "qdrant"), execute=False)
-    await activator.start(snapshot_catalog)
-    yield activator
-    await activator.stop()
+    async with running(make_settings(qdrant_path=tmp_path / "qdrant"), snapshot_catalog) as activator:
+        yield activator
 
 
 async def test_three_confirmations_teach_tier_two_a_new_phrasing(learning_activator: Activator) -> None:
@@ -115,9 +114,7 @@ async def test_qdrant_unavailable_falls_through_with_a_reason(
     snapshot_catalog: ToolCatalog, make_settings: Callable[..., ActivatorSettings]
 ) -> None:
     # Nothing listens on port 1 of the loopback interface.
-    activator = Activator(make_settings(qdrant_url="http://127.0.0.1:1"), execute=False)
-    await activator.start(snapshot_catalog)
-    try:
+    async with running(make_settings(qdrant_url="http://127.0.0.1:1"), snapshot_catalog) as activator:
         assert not activator.similarity_ready
         assert any("similarity tier not seeded" in problem for problem in activator.problems)
         paraphrase = await activator.route("run five copies of the api in staging")
@@ -125,5 +122,3 @@ async def test_qdrant_unavailable_falls_through_with_a_reason(
         assert any(reason.startswith("similarity: Qdrant") for reason in paraphrase.escalations), paraphrase
         keyword = await activator.route("scale web to 3 in shop")
         assert keyword.tier is Tier.KEYWORD and keyword.arguments["replicas"] == 3
-    finally:
-        await activator.stop()

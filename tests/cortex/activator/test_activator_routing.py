@@ -34,8 +34,8 @@ def keyword(snapshot_catalog: ToolCatalog) -> KeywordTier:
         ('run "ls -l /tmp" in pod web-1', "execute_command", {"pod_name": "web-1", "command": ["ls", "-l", "/tmp"]}),
         (
             "delete the configmap app-config in shop",
-            "delete_resource",
-            {"kind": "ConfigMap", "name": "app-config", "namespace": "shop"},
+            "delete_configmap",
+            {"name": "app-config", "namespace": "shop"},
         ),
         ("list pods with label app=web in shop", "get_pods", {"labels": "app=web", "namespace": "shop"}),
     ],
@@ -135,6 +135,6 @@ async def test_request_namespace_fills_a_missing_namespace(offline_activator: Ac
 
 async def test_destructive_route_requires_confirmation(offline_activator: Activator) -> None:
     decision = await offline_activator.route("delete secret db-password in shop")
-    assert decision.tool == "delete_resource" and decision.requires_confirmation
+    assert decision.tool == "delete_secret" and decision.requires_confirmation
     read = await offline_activator.route("list pods in shop")
     assert not read.requires_confirmation

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devcluster.processes import free_port, stop_process
+
 SSHD_CANDIDATES = ("/usr/sbin/sshd", "/usr/bin/sshd")
 
 MCA_DUMP = {
@@ -94,13 +96,6 @@ def find_sshd() -> str:
             if os.access(candidate, os.X_OK):
                 return candidate
     raise RuntimeError("sshd not found: install Debian's openssh-server (apt-get install openssh-server)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def keygen(path: Path) -> str:
@@ -201,11 +196,6 @@ class SshDevice:
         raise RuntimeError("sshd did not start listening within 10 s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, within=5)
         self.process = None

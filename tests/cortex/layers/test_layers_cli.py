@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from cortex.layers.cli import main, parse_args
-from tests.cortex.layers.ssh_device import free_port
+from devcluster.processes import free_port
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> httpx.Response:
