@@ -17,6 +17,7 @@ from k3s_mcp.kube import KubeSession, ResourceInfo, UnknownKindError
 from k3s_mcp.kube.access import kind_names, matching_pattern, split_patterns
 from k3s_mcp.kube.requests import check_namespace
 from k3s_mcp.settings import Settings
+from k3s_mcp.tools import DISPATCH_TAG
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ class ConfirmationPolicy:
 
     def covers(self, tool: Tool) -> bool:
         """Whether calls of `tool` can be held back, so it gets the `confirm` parameter."""
-        if not self.active or "read" in tool.tags:
+        if not self.active or "read" in tool.tags or DISPATCH_TAG in tool.tags:
+            # A dispatcher's call is held back (or not) as the call of the tool it runs.
             return False
         return "destructive" in tool.tags or matching_pattern(tool.name, self.tools) is not None
 

@@ -8,8 +8,11 @@ rebinding; the browser then sends `Host: evil.example`) or by posting to it cros
 - Host must name this server: a loopback name (127.0.0.0/8, [::1], localhost, with any port), the address the
   server was bound to, or an entry of the allowed-hosts setting. `*` in that setting turns the Host check off
   (for a server behind an Ingress that sets its own Host); Origin is still checked.
-- Origin, when the request carries one, must name an allowed host (the same list, without `*`) or be listed in
-  the allowed-origins setting. Requests without Origin (curl, MCP clients, probes) are not affected.
+- Origin, when the request carries one, must be this server's own origin, name an allowed host (the same list,
+  without `*`) or be listed in the allowed-origins setting. A loopback Origin counts as this server's own only
+  with the port the request was sent to: a page served by another program on this machine (a dev server on
+  localhost:3000, a notebook) is a different site and gets 403 unless its origin is listed.
+  Requests without Origin (curl, MCP clients, probes) are not affected.
 - `GET /health` is exempt from the Host check only: Kubernetes probes send the pod IP as Host.
 """
 
@@ -98,6 +101,17 @@ def parse_authority(value: str) -> Authority | None:
     return Authority(host, port)
 
 
+def _entry_authority(entry: str) -> Authority | None:
+    """An allowed-hosts entry: `host[:port]` as a Host header writes it, or a bare IPv6 address (a pod IP that
+    the chart passes through `$(POD_IP)` comes unbracketed on an IPv6 cluster)."""
+    if entry.count(":") > 1 and not entry.startswith("["):
+        try:
+            return Authority(str(ipaddress.IPv6Address(entry)))
+        except ValueError:
+            return None
+    return parse_authority(entry)
+
+
 def _bind_authority(bind_host: str) -> Authority | None:
     """The address a server was bound to, as an allowed Host entry; None for the unspecified 0.0.0.0 / ::."""
     name = bind_host.strip().strip("[]").lower()
@@ -166,7 +180,7 @@ class HostPolicy:
             if entry == ANY_HOST:
                 check_host = False
                 continue
-            authority = parse_authority(entry)
+            authority = _entry_authority(entry)
             if authority is None:
                 raise HostPolicyError(
                     f"{hosts_setting} entry {_shown(entry)} is not a host name or address with an optional port "
@@ -215,14 +229,32 @@ class HostPolicy:
             )
         return None
 
-    def origin_problem(self, values: list[str]) -> str | None:
-        """Why the Origin header(s) of a request are refused, or None (also when there is no Origin)."""
+    def origin_allowed(self, key: tuple[str, Authority], request_port: int | None) -> bool:
+        """True for a listed origin, this server's own loopback origin, or an allowed (non-loopback) host.
+
+        `request_port` is the port the request was sent to (from its Host header, else the scheme's default).
+        A loopback origin on another port is another program's page, so it needs an allowed-origins entry.
+        """
+        scheme, authority = key
+        if key in self.origins:
+            return True
+        if is_loopback(authority.host):
+            return request_port is not None and authority.port == request_port
+        return any(allowed.matches(authority, _DEFAULT_PORTS[scheme]) for allowed in self.hosts)
+
+    def origin_problem(self, values: list[str], host: str | None = None, scheme: str = "http") -> str | None:
+        """Why the Origin header(s) of a request are refused, or None (also when there is no Origin).
+
+        `host` is the request's Host header, which says which port the request was sent to.
+        """
         if not values:
             return None
         if len(values) > 1:
             return "The request has more than one Origin header."
         key = _origin_key(values[0])
-        if key is not None and (key in self.origins or self.host_allowed(key[1], _DEFAULT_PORTS[key[0]])):
+        target = parse_authority(host) if host is not None else None
+        request_port = None if target is None else (target.port or _DEFAULT_PORTS.get(scheme))
+        if key is not None and self.origin_allowed(key, request_port):
             return None
         return (
             f"Requests from the web origin {_shown(values[0])} are refused; add it to {self.origins_setting} "
@@ -259,7 +291,8 @@ class HostOriginGuard:
         if self.policy.check_host and not exempt:
             status, problem = 421, self.policy.host_problem(hosts, str(scope.get("scheme") or "http"))
         if problem is None:
-            status, problem = 403, self.policy.origin_problem(origins)
+            host = hosts[0] if len(hosts) == 1 else None
+            status, problem = 403, self.policy.origin_problem(origins, host, str(scope.get("scheme") or "http"))
         if problem is None:
             await self.app(scope, receive, send)
             return

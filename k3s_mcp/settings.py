@@ -65,12 +65,14 @@ class Settings(BaseSettings):
         "JWTs, passwords in URLs, password=/token= values) is replaced by a marker naming what was removed.",
     )
     toolsets: str = Field(
-        default="all",
+        default="default",
         validation_alias=AliasChoices("K3S_TOOLSETS", "toolsets"),
         description="Comma-separated toolsets to expose: pods, deployments, cluster, manifests, contexts, keda, "
         "helm, config, storage, networking, jobs, workloads, rollouts, autoscaling, inspection, resources, "
-        "metrics, or the presets `all` and `core` (pods, deployments, cluster, manifests). Other tools are neither "
-        "listed nor callable.",
+        "metrics, nodes, or the presets `default`, `all` and `core` (pods, deployments, cluster, manifests). `default` "
+        "lists 16 tools plus list_toolsets, enable_toolset and call_tool, which reach every other tool; the other "
+        "values list every tool of the toolsets they name. Tools of toolsets not named are neither listed nor "
+        "callable.",
     )
     compact_tool_schemas: bool = Field(
         default=True,
@@ -82,8 +84,9 @@ class Settings(BaseSettings):
     list_text: Literal["table", "json"] = Field(
         default="table",
         validation_alias=AliasChoices("K3S_LIST_TEXT", "list_text"),
-        description="How the text of a list answer reads: `table` (a header and tab-separated rows, about half the "
-        "tokens) or `json`. Structured content is the same either way.",
+        description="How the text of a list answer reads: `table` (a header and rows of space-separated cells, "
+        "tab-separated when a cell holds a space; about half the tokens) or `json`. Structured content is the same "
+        "either way.",
     )
     list_limit: int = Field(
         default=100,
@@ -261,6 +264,27 @@ class Settings(BaseSettings):
         description="When true, GET /metrics needs the same bearer token as /mcp (when one is configured). Default "
         "false: Prometheus scrapes by pod annotations cannot send one, and the metrics carry tool names, outcome "
         "classes and counts only. /metrics is Host-checked either way.",
+    )
+    http_json_response: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("K3S_MCP_HTTP_JSON_RESPONSE", "http_json_response"),
+        description="HTTP transport: answer each POST with one JSON body instead of an SSE stream, for proxies "
+        "that buffer streams. A JSON body carries no progress notifications or confirmation prompts (elicitation) "
+        "during a call: a held-back call then asks for confirm=true. Per call it is as fast as a stream.",
+    )
+    fast_start: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("K3S_MCP_FAST_START", "fast_start"),
+        description="stdio with the default toolsets: answer the client's handshake and first tools/list from a "
+        "snapshot of this code's and these settings' answers (kept in $XDG_CACHE_HOME/k3s-mcp/start, or "
+        "~/.cache/k3s-mcp/start) while the server is still importing; the first start records it.",
+    )
+    http_stateless: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("K3S_MCP_HTTP_STATELESS", "http_stateless"),
+        description="HTTP transport: no MCP sessions, a fresh transport per request (for replicas behind a load "
+        "balancer without session affinity). Costs time per request and drops what needs a session, such as "
+        "resource subscriptions and tools/list_changed notifications.",
     )
     audit_log: str = Field(
         default="",

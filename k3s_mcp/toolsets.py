@@ -1,4 +1,12 @@
-"""Toolsets: the tool modules K3S_TOOLSETS can enable, the presets naming several, and lazy loading of each."""
+"""Toolsets: the tool modules K3S_TOOLSETS can enable, the presets naming several, and lazy loading of each.
+
+The preset ``default`` (K3S_TOOLSETS unset) lists only ``LISTED_BY_DEFAULT`` and the three disclosure tools
+(:mod:`k3s_mcp.disclosure`): the rest of the catalog is named by ``list_toolsets``, listed for the session by
+``enable_toolset`` and callable by name or through ``call_tool`` at any time. It loads only the toolsets of
+``LISTED_BY_DEFAULT_TOOLSETS`` at start; the others are imported and joined the first time a call needs them
+(:mod:`k3s_mcp.middleware.deferred`). Every other value lists, and loads, all the tools of the toolsets it names
+(``all``: every tool).
+"""
 
 from __future__ import annotations
 
@@ -30,12 +38,41 @@ TOOLSET_MODULES: dict[str, str] = {
         "inspection",
         "resources",
         "metrics",
+        "nodes",
     )
 }
 TOOLSET_PRESETS: dict[str, tuple[str, ...]] = {
+    "default": tuple(TOOLSET_MODULES),
     "all": tuple(TOOLSET_MODULES),
     "core": ("pods", "deployments", "cluster", "manifests"),
 }
+# The preset that lists a small surface and discloses the rest on request.
+DISCLOSURE_PRESET = "default"
+# Listed from the start under the default preset: the 13 tools of the core preset, then the kind-parameterised
+# reads that cover every other kind (CRDs included) and the diagnosis most questions start with. A tool added to a
+# toolset is behind disclosure until it is named here (tests/k3s_mcp/test_disclosure.py holds the token budget).
+LISTED_BY_DEFAULT: tuple[str, ...] = (
+    "get_pods",
+    "get_logs",
+    "restart_pod",
+    "execute_command",
+    "get_deployments",
+    "get_deployment",
+    "scale_deployment",
+    "get_nodes",
+    "get_namespaces",
+    "get_services",
+    "get_cluster_info",
+    "apply_manifest",
+    "delete_resource",
+    "get_resources",
+    "get_resource",
+    "describe_object",
+)
+
+# The toolsets holding the tools of LISTED_BY_DEFAULT, loaded at start under the default preset
+# (tests/k3s_mcp/test_toolsets.py checks that they hold every one of them).
+LISTED_BY_DEFAULT_TOOLSETS: tuple[str, ...] = ("pods", "deployments", "cluster", "manifests", "resources", "inspection")
 
 
 class ToolsetError(ValueError):
@@ -53,6 +90,11 @@ def selected_toolsets(spec: str) -> tuple[str, ...]:
         raise ToolsetError(f"K3S_TOOLSETS names unknown toolset(s) {', '.join(unknown)}: {valid}.")
     chosen = {toolset for name in names for toolset in TOOLSET_PRESETS.get(name, (name,))}
     return tuple(toolset for toolset in TOOLSET_MODULES if toolset in chosen)
+
+
+def discloses(spec: str) -> bool:
+    """Whether a K3S_TOOLSETS value asks for the default surface: a few tools listed, the rest on request."""
+    return DISCLOSURE_PRESET in {part.strip().lower() for part in spec.split(",")}
 
 
 def toolset_server(toolset: str) -> FastMCP[Any]:

@@ -23,7 +23,10 @@ from kubernetes_asyncio.config import ConfigException
 
 class KubeError(Exception):
     """A failure of the Kubernetes layer, already worded for the person (or model) who asked; the MCP side shows
-    the message as it is (``k3s_mcp.tools.tool``), and other callers can do the same without MCP."""
+    the message as it is (``k3s_mcp.tools.tool``), and other callers can do the same without MCP. `status` is the
+    API server's HTTP status when it answered (429: an eviction a PodDisruptionBudget blocks), else None."""
+
+    status: int | None = None
 
 
 class InvalidNameError(KubeError):
@@ -99,61 +102,9 @@ def translate_api_error(
     what = target.describe()
     where = f" (kubeconfig: {kubeconfig})" if kubeconfig else ""
     if isinstance(error, ApiException):
-        status = error.status or 0
-        message = _api_message(error)
-        if target.kind.lower() in _SECRET_TARGETS:
-            # A validation message may quote the refused value; for a Secret that value is the secret.
-            message = _hide_secret_values(message)
-        if status == 404:
-            scope = f" in namespace {target.namespace!r}" if target.namespace else ""
-            name = f" {target.name!r}" if target.name else ""
-            return KubeError(
-                f"{target.kind}{name} not found{scope}. "
-                "Check the name and namespace (list them with the matching get_* tool), "
-                "or pass the namespace the object lives in."
-            )
-        if status == 403:
-            rbac = re.search(r'cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?', message)
-            if rbac:
-                verb, resource, group = rbac.group(1), rbac.group(2), rbac.group(3) or ""
-                qualified = f"{resource}.{group}" if group else resource
-                scope = f" in namespace {target.namespace!r}" if target.namespace else " cluster-wide"
-                # The API server names the identity it judged: the impersonated caller, or the server's own.
-                user = re.search(r'User "([^"]+)" cannot', message)
-                who = f"{user.group(1)} is not allowed" if user else "not allowed"
-                return KubeError(
-                    f"Forbidden: {who} to {verb} {qualified}{scope} ({message}). "
-                    f"Fix: bind a Role/ClusterRole granting '{verb}' on '{qualified}' to this identity, "
-                    "or use a kubeconfig with more rights."
-                )
-            # Not an RBAC denial: a protected object (kube-system), an admission check, a terminating namespace.
-            return KubeError(
-                f"The API server refused to {target.action} {what}: {message}. This is the API server's own "
-                "rule (a protected object or an admission check), not a missing RBAC permission."
-            )
-        if status == 401:
-            return KubeError(
-                f"Unauthorized: the API server rejected the credentials{where} ({message}). "
-                "Fix: refresh the token or certificate in the kubeconfig."
-            )
-        if status == 409:
-            return KubeError(
-                f"Conflict on {what}: {message}. Fix: re-read the object and retry, "
-                "or apply again (server-side apply with force takes ownership of conflicting fields)."
-            )
-        if status == 422:
-            causes = "; ".join(_invalid_causes(error))
-            if target.kind.lower() in _SECRET_TARGETS:
-                causes = _hide_secret_values(causes)
-            detail = f" Invalid fields: {causes}." if causes else ""
-            return KubeError(f"Invalid {what}: {message}.{detail} Fix the manifest and retry.")
-        if status == 400:
-            return KubeError(f"Bad request for {what}: {message}.")
-        if status == 405:
-            return KubeError(f"The API server does not allow '{target.action}' on {what}: {message}.")
-        if status in (408, 429, 500, 502, 503, 504):
-            return KubeError(f"The API server failed to {target.action} {what} (HTTP {status}): {message}. Retry.")
-        return KubeError(f"Failed to {target.action} {what} (HTTP {status}): {message}.")
+        translated = _translate_api_exception(error, target, what, where)
+        translated.status = error.status or 0
+        return translated
     if isinstance(error, aiohttp.WSServerHandshakeError):
         fake = ApiException(status=error.status, reason=error.message)
         return translate_api_error(fake, target, server=server, kubeconfig=kubeconfig)
@@ -176,6 +127,68 @@ def translate_api_error(
     if isinstance(error, ConfigException):
         return KubeconfigError(f"kubeconfig problem{where}: {error}. Fix: point KUBECONFIG at a valid kubeconfig.")
     return KubeError(f"Failed to {target.action} {what}: {type(error).__name__}: {error}")
+
+
+def _translate_api_exception(error: ApiException, target: Target, what: str, where: str) -> KubeError:
+    """The KubeError of one API server answer of HTTP status >= 400."""
+    status = error.status or 0
+    message = _api_message(error)
+    if target.kind.lower() in _SECRET_TARGETS:
+        # A validation message may quote the refused value; for a Secret that value is the secret.
+        message = _hide_secret_values(message)
+    if status == 404:
+        scope = f" in namespace {target.namespace!r}" if target.namespace else ""
+        name = f" {target.name!r}" if target.name else ""
+        return KubeError(
+            f"{target.kind}{name} not found{scope}. "
+            "Check the name and namespace (list them with the matching get_* tool), "
+            "or pass the namespace the object lives in."
+        )
+    if status == 403:
+        rbac = re.search(r'cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?', message)
+        if rbac:
+            verb, resource, group = rbac.group(1), rbac.group(2), rbac.group(3) or ""
+            qualified = f"{resource}.{group}" if group else resource
+            scope = f" in namespace {target.namespace!r}" if target.namespace else " cluster-wide"
+            # The API server names the identity it judged: the impersonated caller, or the server's own.
+            user = re.search(r'User "([^"]+)" cannot', message)
+            who = f"{user.group(1)} is not allowed" if user else "not allowed"
+            return KubeError(
+                f"Forbidden: {who} to {verb} {qualified}{scope} ({message}). "
+                f"Fix: bind a Role/ClusterRole granting '{verb}' on '{qualified}' to this identity, "
+                "or use a kubeconfig with more rights."
+            )
+        # Not an RBAC denial: a protected object (kube-system), an admission check, a terminating namespace.
+        return KubeError(
+            f"The API server refused to {target.action} {what}: {message}. This is the API server's own "
+            "rule (a protected object or an admission check), not a missing RBAC permission."
+        )
+    if status == 401:
+        return KubeError(
+            f"Unauthorized: the API server rejected the credentials{where} ({message}). "
+            "Fix: refresh the token or certificate in the kubeconfig."
+        )
+    if status == 409:
+        return KubeError(
+            f"Conflict on {what}: {message}. Fix: re-read the object and retry, "
+            "or apply again (server-side apply with force takes ownership of conflicting fields)."
+        )
+    if status == 422:
+        causes = "; ".join(_invalid_causes(error))
+        if target.kind.lower() in _SECRET_TARGETS:
+            causes = _hide_secret_values(causes)
+        detail = f" Invalid fields: {causes}." if causes else ""
+        return KubeError(f"Invalid {what}: {message}.{detail} Fix the manifest and retry.")
+    if status == 400:
+        return KubeError(f"Bad request for {what}: {message}.")
+    if status == 405:
+        return KubeError(f"The API server does not allow '{target.action}' on {what}: {message}.")
+    if status in (408, 429, 500, 502, 503, 504):
+        # An eviction's 429 names the PodDisruptionBudget that blocks it only in its causes.
+        causes = "; ".join(cause.split(": ", 1)[-1] for cause in _invalid_causes(error))
+        detail = f" ({causes})" if causes else ""
+        return KubeError(f"The API server failed to {target.action} {what} (HTTP {status}): {message}{detail}. Retry.")
+    return KubeError(f"Failed to {target.action} {what} (HTTP {status}): {message}.")
 
 
 ApiFailureObserver = Callable[[str], None]

@@ -18,10 +18,11 @@ import asyncio
 import json
 import logging
 import re
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Literal
 
 from kubernetes_asyncio.client import ApiClient, Configuration
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -38,7 +39,27 @@ from k3s_mcp.kube.identity import current_identity
 from k3s_mcp.settings import Settings
 from k3s_mcp.views.masking import mask_secrets_in
 
+# A server-side Table (the printer columns `kubectl get` shows), with a plain list as the fallback for a server
+# that has no Table for the kind; `TableObjects` says what each row carries besides its cells.
+TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+TableObjects = Literal["None", "Metadata"]
+
 log = logging.getLogger(__name__)
+
+
+def skip_environment_lookups(client: ApiClient) -> None:
+    """Turn off aiohttp's `trust_env` on the client's HTTP session when no proxy variable is set.
+
+    kubernetes_asyncio opens its session with trust_env=True, so aiohttp reads the proxy variables and parses
+    ~/.netrc again for every request (about 0.4 ms of each API call here). With no proxy variable set, what is
+    left to find there is .netrc credentials, which no Kubernetes client sends (client-go honours the proxy
+    variables, never .netrc). With a proxy variable set, nothing changes.
+    """
+    if urllib.request.getproxies():
+        return
+    http = client.rest_client.pool_manager
+    if hasattr(http, "_trust_env"):
+        http._trust_env = False
 
 
 class KubeSession:
@@ -91,6 +112,7 @@ class KubeSession:
                 self._configuration = loaded.configuration
                 self._client = ApiClient(loaded.configuration)
                 self._client.user_agent = "k3s-mcp"
+                skip_environment_lookups(self._client)
         return self._client
 
     async def ws_client(self) -> WsApiClient:
@@ -194,9 +216,19 @@ class KubeSession:
         objects of a Secret path (lists, Tables, apply and delete answers) and any object of kind Secret inside
         another answer. Only K3S_REVEAL_SECRETS=true lets values through."""
         decoded = _decode_object(raw)
-        if not self.settings.reveal_secrets:
-            mask_secrets_in(decoded, all_secrets=_is_secret_path(path))
+        if not self.settings.reveal_secrets and _may_hold_secrets(raw, path):
+            mask_secrets_in(decoded, all_secrets=_is_secret_path(path), fingerprints=_fingerprint_secrets.get())
         return decoded
+
+    @contextmanager
+    def secret_fingerprints(self) -> Iterator[None]:
+        """Inside the block (this task only), masked Secret values also carry a keyed fingerprint, so a diff of two
+        reads sees a changed value of the same size; the value itself still never leaves the session."""
+        token = _fingerprint_secrets.set(True)
+        try:
+            yield
+        finally:
+            _fingerprint_secrets.reset(token)
 
     async def request_text(self, path: str, *, target: Target, query: list[tuple[str, str]] | None = None) -> str:
         """GET a plain-text endpoint (pod logs)."""
@@ -246,8 +278,13 @@ class KubeSession:
         field_selector: str | None = None,
         limit: int | None = None,
         continue_token: str | None = None,
+        table: TableObjects | None = None,
     ) -> dict[str, Any]:
-        """List one page; `namespace=None` (or empty) lists across all namespaces."""
+        """List one page; `namespace=None` (or empty) lists across all namespaces.
+
+        With `table`, the API server's own Table of the page is asked for ("None": cells only, "Metadata": each
+        row also carries its object's metadata); a server that has no Table for the kind answers a plain list.
+        """
         ns = (namespace or None) if info.namespaced else None
         query: list[tuple[str, str]] = []
         if label_selector:
@@ -258,9 +295,13 @@ class KubeSession:
             query.append(("limit", str(limit)))
         if continue_token:
             query.append(("continue", continue_token))
+        accept = "application/json"
+        if table is not None:
+            query.append(("includeObject", table))
+            accept = TABLE_ACCEPT
         target = Target(info.resource, None, ns, action="list")
         try:
-            return await self.request("GET", info.path(ns), target=target, query=query)
+            return await self.request("GET", info.path(ns), target=target, query=query, accept=accept)
         except KubeError as error:
             if continue_token and ("HTTP 410" in str(error) or "expired" in str(error).lower()):
                 raise KubeError(
@@ -317,8 +358,26 @@ class KubeSession:
 def _decode_object(raw: bytes | None) -> dict[str, Any]:
     if not raw:
         return {}
-    decoded = json.loads(raw)
+    decoded = json.loads(raw, object_hook=_without_managed_fields)
     return decoded if isinstance(decoded, dict) else {"items": decoded}
+
+
+def _without_managed_fields(value: dict[str, Any]) -> dict[str, Any]:
+    """An object's metadata without managedFields, dropped while the answer is decoded.
+
+    No tool shows managedFields (every view trims them), and they are most of an object's metadata: dropping them
+    as each object is decoded halves the time and the memory of decoding a list (a 1,000-pod Table: 89 -> 42 ms,
+    peak 11.5 -> 4.7 MB). Only a list of managed-fields entries (each with `manager` and `fieldsType`) next to
+    other ObjectMeta fields is dropped, so a ConfigMap key or a custom field that merely has the name stays.
+    """
+    entries = value.get("managedFields")
+    if (
+        isinstance(entries, list)
+        and ("name" in value or "generateName" in value)
+        and all(isinstance(entry, dict) and "manager" in entry and "fieldsType" in entry for entry in entries)
+    ):
+        del value["managedFields"]
+    return value
 
 
 _SECRET_PATH = re.compile(r"^/api/v1/(?:namespaces/[^/]+/)?secrets(?:/|$)")
@@ -328,7 +387,19 @@ def _is_secret_path(path: str) -> bool:
     return bool(_SECRET_PATH.match(path))
 
 
+def _may_hold_secrets(raw: bytes | None, path: str) -> bool:
+    """Whether the answer needs the masking walk: every answer of a Secret path, and any other whose JSON holds the
+    string "Secret" (a kind), which JSON writes either literally or with \\u escapes, so an answer without
+    either cannot hold an object of kind Secret and is not walked."""
+    if _is_secret_path(path):
+        return True
+    if not raw:
+        return False
+    return b'"Secret"' in raw or b"\\u" in raw
+
+
 _current_session: ContextVar[KubeSession | None] = ContextVar("k3s_mcp_session", default=None)
+_fingerprint_secrets: ContextVar[bool] = ContextVar("k3s_mcp_secret_fingerprints", default=False)
 
 
 def current_session() -> KubeSession:

@@ -104,3 +104,29 @@ async def delete(
     return await session.request(
         "DELETE", info.path(ns, name), target=Target(info.kind, name, ns, action="delete"), body=options
     )
+
+
+def pending_finalizers(answer: dict[str, Any]) -> list[str]:
+    """The finalizers still holding an object that a DELETE answered with (empty when it is gone).
+
+    The API server answers a DELETE with a Status once the object is removed, and with the object itself,
+    `deletionTimestamp` set, while finalizers keep it (KEDA's `finalizer.keda.sh`, a PVC's protection): a tool
+    that said "deleted" then would not be true.
+    """
+    if answer.get("kind") == "Status":
+        return []
+    metadata = answer.get("metadata") or {}
+    if not metadata.get("deletionTimestamp"):
+        return []
+    return [str(f) for f in metadata.get("finalizers") or []]
+
+
+def deletion_note(answer: dict[str, Any]) -> str:
+    """' It stays until ... removes its finalizers ...' when finalizers hold the object, else ''."""
+    finalizers = pending_finalizers(answer)
+    if not finalizers:
+        return ""
+    return (
+        f" Deletion has started; the object stays, marked for deletion, until its controller removes the "
+        f"finalizer{'s' if len(finalizers) > 1 else ''} {', '.join(finalizers)}."
+    )

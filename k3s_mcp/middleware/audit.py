@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator, Mapping
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from fastmcp.exceptions import NotFoundError, ValidationError
 from fastmcp.server.dependencies import get_access_token, get_http_request
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import InputRequiredToolResult, ToolResult
-from mcp_types import CallToolRequestParams
+from mcp_types import CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams
 from pydantic import ValidationError as PydanticValidationError
 
 from k3s_mcp.audit import AuditEvent, AuditLog, RefusedCall
@@ -33,6 +34,9 @@ NEEDS_CONFIRMATION = "needs_confirmation"
 CANCELLED = "cancelled"
 UNKNOWN_TOOL = "(unknown)"
 STDIO_CALLER = "stdio"
+READ_RESOURCE = "resources/read"
+GET_PROMPT = "prompts/get"
+_Result = TypeVar("_Result")
 ANONYMOUS_CALLER = "anonymous"
 
 _STATUS_CLASSES = {"404": "not_found", "401": "forbidden", "403": "forbidden", "400": "invalid", "422": "invalid"}
@@ -157,3 +161,46 @@ class AuditMiddleware(Middleware):
         if context.fastmcp_context is None:
             return True
         return await context.fastmcp_context.fastmcp.get_tool(context.message.name) is None
+
+    async def on_read_resource(
+        self,
+        context: MiddlewareContext[ReadResourceRequestParams],
+        call_next: CallNext[ReadResourceRequestParams, Any],
+    ) -> Any:
+        """A resource read is one audit line like a tool call: `tool` is ``resources/read``, the URI its argument."""
+        return await self._audited(READ_RESOURCE, {"uri": str(context.message.uri)}, call_next(context))
+
+    async def on_get_prompt(
+        self,
+        context: MiddlewareContext[GetPromptRequestParams],
+        call_next: CallNext[GetPromptRequestParams, Any],
+    ) -> Any:
+        """A prompt is one audit line: `tool` is ``prompts/get``, its arguments the prompt's name and arguments."""
+        arguments = {"prompt": context.message.name, **(context.message.arguments or {})}
+        return await self._audited(GET_PROMPT, arguments, call_next(context))
+
+    async def _audited(self, method: str, arguments: Mapping[str, Any], call: Awaitable[_Result]) -> _Result:
+        """Await `call` and write its audit line (tool metrics count tool calls only)."""
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
+        outcome, error_class = OK, None
+        try:
+            return await call
+        except asyncio.CancelledError:
+            outcome = CANCELLED
+            raise
+        except Exception as error:
+            outcome, error_class = failure_outcome(error)
+            raise
+        finally:
+            if self.audit_log is not None:
+                event = AuditEvent(
+                    time=started_at,
+                    caller=call_caller(),
+                    tool=method,
+                    arguments=dict(arguments),
+                    outcome=outcome,
+                    error=error_class,
+                    duration_seconds=time.perf_counter() - started,
+                )
+                self.audit_log.record(event)

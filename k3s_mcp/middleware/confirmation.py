@@ -20,6 +20,7 @@ from mcp_types import CallToolRequestParams, ClientCapabilities, ElicitationCapa
 
 from k3s_mcp.confirmation import CONFIRM_ARGUMENT, CallFacts, ConfirmationPolicy, call_facts
 from k3s_mcp.kube import current_session
+from k3s_mcp.middleware.tool_lookup import called_tool
 from k3s_mcp.views.arguments import invalid_argument
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class ConfirmationMiddleware(Middleware):
         context = context.copy(message=message)
         if confirmed or not self.policy.active or context.fastmcp_context is None:
             return await call_next(context)
-        tool = await context.fastmcp_context.fastmcp.get_tool(message.name)
+        tool = await called_tool(context)
         if tool is None or not self.policy.covers(tool):
             return await call_next(context)
         facts = await call_facts(tool, arguments, current_session())

@@ -9,6 +9,7 @@ from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 from mcp_types import CallToolRequestParams
 
+from k3s_mcp.middleware.tool_lookup import called_tool
 from k3s_mcp.settings import Settings
 from k3s_mcp.surface import tool_refusal
 from k3s_mcp.toolsets import TOOLSET_MODULES, toolset_server
@@ -40,7 +41,7 @@ class ToolPolicyMiddleware(Middleware):
     ) -> ToolResult:
         if context.fastmcp_context is not None:
             name = context.message.name
-            tool = await context.fastmcp_context.fastmcp.get_tool(name)
+            tool = await called_tool(context)
             if tool is not None:
                 refusal = tool_refusal(tool, self.settings)
                 if refusal:

@@ -17,6 +17,8 @@ from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import Tool, ToolResult
 from mcp_types import CallToolRequestParams, ListToolsRequest
 
+from k3s_mcp.tools import DISPATCH_TAG
+
 SCOPE_READ = "k3s:read"
 SCOPE_WRITE = "k3s:write"
 SCOPE_DESTRUCTIVE = "k3s:destructive"
@@ -25,7 +27,10 @@ K3S_SCOPES = (SCOPE_READ, SCOPE_WRITE, SCOPE_DESTRUCTIVE)
 
 
 def required_scope(tool: Tool) -> str:
-    """The least scope that reaches `tool`; a tool with no safety tag needs the most, k3s:destructive."""
+    """The least scope that reaches `tool`; a tool with no safety tag needs the most, k3s:destructive. A dispatcher
+    needs only k3s:read: the tool it runs is checked against the token on that call."""
+    if DISPATCH_TAG in tool.tags:
+        return SCOPE_READ
     if "destructive" in tool.tags:
         return SCOPE_DESTRUCTIVE
     if "write" in tool.tags:

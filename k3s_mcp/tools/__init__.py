@@ -20,6 +20,10 @@ DESTRUCTIVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idemp
 # A write whose repetition does something again (a new Job, one more rollback step).
 WRITE_AGAIN = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 
+# The tag of a tool that runs another tool by name (call_tool): whatever the settings and scopes allow is decided
+# for the tool it runs, on that call, so none of them is applied to the dispatcher itself.
+DISPATCH_TAG = "dispatch"
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -32,13 +36,24 @@ def safety_tags(safety: ToolAnnotations) -> set[str]:
     return {"write"}
 
 
+# The output schema of a tool that answers a ToolResult whose structured content is an object of varying shape.
+ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+
+
 def tool(
-    server: FastMCP[Any], *, title: str, safety: ToolAnnotations, meta: dict[str, Any] | None = None
+    server: FastMCP[Any],
+    *,
+    title: str,
+    safety: ToolAnnotations,
+    meta: dict[str, Any] | None = None,
+    output_schema: dict[str, Any] | None = None,
 ) -> Callable[[F], F]:
     """Register a tool on `server` with its safety declared once (MCP annotations, and the tags derived from them),
     and the Kubernetes layer's errors worded for the client in one place: a :class:`KubeError` is already one
-    sentence for the caller, so it becomes the tool's error as it is."""
-    register = server.tool(title=title, annotations=safety, tags=safety_tags(safety), meta=meta)
+    sentence for the caller, so it becomes the tool's error as it is. `output_schema` is for a tool that returns a
+    ToolResult (whose own annotation says nothing of its structured content)."""
+    extra: dict[str, Any] = {"output_schema": output_schema} if output_schema is not None else {}
+    register = server.tool(title=title, annotations=safety, tags=safety_tags(safety), meta=meta, **extra)
 
     def decorate(function: F) -> F:
         @functools.wraps(function)

@@ -8,9 +8,11 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from fastmcp import Context
+from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import KubeSession, ResourceInfo
+from k3s_mcp.views.summary import text_answer
 
 _VOLATILE_METADATA = ("managedFields", "resourceVersion", "generation", "creationTimestamp", "uid")
 
@@ -101,13 +103,16 @@ async def patch_object(
     dry_run: bool,
     subresource: str | None = None,
     content_type: str = "application/merge-patch+json",
+    before: dict[str, Any] | None = None,
 ) -> tuple[ObjectChange, dict[str, Any]]:
     """Patch one object (or its subresource) with dry-run support; `done` words a change ("suspended").
 
-    A merge patch unless `content_type` says otherwise (JSON patch, strategic merge patch).
+    A merge patch unless `content_type` says otherwise (JSON patch, strategic merge patch). `before` is the live
+    object when the caller has read it already.
     """
     ns = namespace if info.namespaced else None
-    before = await session.get(info, name, ns)
+    if before is None:
+        before = await session.get(info, name, ns)
     after = await session.patch(
         info, name, ns, patch, action=action, dry_run=dry_run, subresource=subresource, content_type=content_type
     )
@@ -144,13 +149,14 @@ async def scale_and_wait(
     dry_run: bool,
     subresource: str | None = None,
     stuck_hint: str,
-) -> ScaleResult:
+) -> ToolResult:
     """Set a workload's replica count (a merge patch, or through `subresource` 'scale') and, unless told not to,
-    wait up to K3S_SCALE_WAIT_SECONDS until `settled` says the controller has made them ready, reporting progress."""
-    what = name if info.kind == "Deployment" else f"{info.kind} {name}"
+    wait up to K3S_SCALE_WAIT_SECONDS until `settled` says the controller has made them ready, reporting progress.
+    The answer's text is the ScaleResult's message; its structured content the whole ScaleResult."""
+    what = (name if info.kind == "Deployment" else f"{info.kind} {name}") + f" in {namespace}"
     before = await session.get(info, name, namespace)
     previous = int((before.get("spec") or {}).get("replicas", 1))
-    await session.patch(
+    patched = await session.patch(
         info,
         name,
         namespace,
@@ -162,9 +168,13 @@ async def scale_and_wait(
     started = time.monotonic()
     deadline = started + session.settings.scale_wait_seconds
     done, ready = settled(before, replicas)
+    # The patch answers with the workload as it now is (a Scale, through the subresource): the first look is free.
+    current: dict[str, Any] | None = patched if subresource is None and patched.get("kind") == info.kind else None
     while not dry_run:
-        current = await session.get(info, name, namespace)
+        if current is None:
+            current = await session.get(info, name, namespace)
         done, ready = settled(current, replicas)
+        current = None
         await ctx.report_progress(ready, replicas or 1, f"{ready}/{replicas} replicas ready")
         if done or not wait or time.monotonic() >= deadline:
             break
@@ -178,7 +188,7 @@ async def scale_and_wait(
         message = f"Scaled {what} from {previous} to {replicas}; not waiting ({ready} ready now)."
     else:
         message = f"Scaled {what} from {previous} to {replicas}, but only {ready} ready after {waited}s. {stuck_hint}"
-    return ScaleResult(
+    result = ScaleResult(
         name=name,
         namespace=namespace,
         previous_replicas=previous,
@@ -189,3 +199,5 @@ async def scale_and_wait(
         waited_seconds=waited,
         message=message,
     )
+    # The message says all of it; the structured content keeps every field for programs.
+    return text_answer(result, message)

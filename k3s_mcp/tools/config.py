@@ -9,7 +9,7 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import current_session
+from k3s_mcp.kube import current_session, deletion_note
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ObjectChange, apply_object
 from k3s_mcp.tools.lists import list_rows
@@ -60,9 +60,12 @@ async def _delete(kind: str, plural: str, name: str, namespace: str | None, *, d
     session = current_session()
     info = await session.resolve(plural)
     ns = session.namespace_or_default(namespace)
-    await session.delete(info, name, ns, dry_run=dry_run)
+    answer = await session.delete(info, name, ns, dry_run=dry_run)
     verb = "Would delete" if dry_run else "Deleted"
-    return DeletedObject(kind=kind, name=name, namespace=ns, dry_run=dry_run, message=f"{verb} {kind}/{name} in {ns}.")
+    note = "" if dry_run else deletion_note(answer)
+    return DeletedObject(
+        kind=kind, name=name, namespace=ns, dry_run=dry_run, message=f"{verb} {kind}/{name} in {ns}.{note}"
+    )
 
 
 @tool(config, title="List ConfigMaps", safety=READ_ONLY)

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastmcp import Context, FastMCP
+from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
-from k3s_mcp.tools import READ_ONLY, WRITE, tool
+from k3s_mcp.tools import ANY_OBJECT, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.changes import ScaleResult, scale_and_wait
 from k3s_mcp.tools.lists import list_rows
-from k3s_mcp.tools.parameters import ContinueToken, DryRun, Limit, ListNamespace, Namespace
+from k3s_mcp.tools.parameters import ContinueToken, Detail, DryRun, Limit, ListNamespace, Namespace
 from k3s_mcp.views import Condition, DeploymentRow, RowPage, conditions, deployment_row, trim
+from k3s_mcp.views.summary import full_answer, output_schema, summary_answer
 
 deployments: FastMCP = FastMCP("deployments")
 
@@ -38,21 +40,24 @@ async def get_deployments(
     return await list_rows("deployments.apps", deployment_row, namespace, limit=limit, continue_token=continue_token)
 
 
-@tool(deployments, title="Show a deployment", safety=READ_ONLY)
+@tool(deployments, title="Show a deployment", safety=READ_ONLY, output_schema=ANY_OBJECT)
 async def get_deployment(
     name: Annotated[str, Field(min_length=1, description="Name of the deployment.")],
     namespace: Namespace = None,
-) -> DeploymentDetail:
-    """Show one deployment: summary, rollout conditions and the full (trimmed) object."""
+    detail: Detail = "summary",
+) -> ToolResult:
+    """Show one deployment: replicas ready/updated/available, images, selector, conditions with reasons.
+    detail='full' adds the whole (trimmed) object."""
     session = current_session()
     ns = session.namespace_or_default(namespace)
     info = await session.resolve("deployments.apps")
-    deployment = await session.get(info, name, ns)
-    return DeploymentDetail(
-        summary=deployment_row(deployment),
-        conditions=conditions(deployment),
-        object=trim(deployment, reveal_secrets=session.settings.reveal_secrets),
+    deployment = trim(
+        {**await session.get(info, name, ns), "kind": "Deployment"}, reveal_secrets=session.settings.reveal_secrets
     )
+    if detail == "summary":
+        return summary_answer(deployment)
+    full = DeploymentDetail(summary=deployment_row(deployment), conditions=conditions(deployment), object=deployment)
+    return full_answer(full.model_dump(mode="json"))
 
 
 def _settled(deployment: dict[str, Any], replicas: int) -> tuple[bool, int]:
@@ -67,7 +72,7 @@ def _settled(deployment: dict[str, Any], replicas: int) -> tuple[bool, int]:
     return done, ready
 
 
-@tool(deployments, title="Scale a deployment", safety=WRITE)
+@tool(deployments, title="Scale a deployment", safety=WRITE, output_schema=output_schema(ScaleResult))
 async def scale_deployment(
     name: Annotated[str, Field(min_length=1, description="Name of the deployment.")],
     replicas: Annotated[int, Field(ge=0, le=1000, description="Desired number of replicas.")],
@@ -77,7 +82,7 @@ async def scale_deployment(
         bool, Field(description="Wait (up to K3S_SCALE_WAIT_SECONDS) until the replicas are ready.")
     ] = True,
     dry_run: DryRun = False,
-) -> ScaleResult:
+) -> ToolResult:
     """Set a deployment's replica count and, by default, wait until the controller has made them ready.
 
     Reports progress while waiting. A deployment owned by an autoscaler may be scaled back by it.

@@ -8,7 +8,7 @@ from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import KubeError, KubeSession, ResourceInfo, current_session
+from k3s_mcp.kube import KubeError, KubeSession, ResourceInfo, current_session, deletion_note
 from k3s_mcp.kube.requests import check_name
 from k3s_mcp.tools import DESTRUCTIVE, READ_ONLY, WRITE, tool
 from k3s_mcp.tools.parameters import DryRun, Namespace
@@ -57,7 +57,10 @@ class ScalerChange(BaseModel):
     kind: str
     name: str
     namespace: str
-    action: str = Field(description="created, updated, deleted, paused, resumed (with '(dry run)' when so).")
+    action: str = Field(
+        description="created, updated, deleting (finalizers pending), deleted, paused, resumed; "
+        "with '(dry run)' when so."
+    )
     row: ScalerRow | None
     message: str
 
@@ -287,15 +290,17 @@ async def delete_keda_scaler(
     session = current_session()
     ns = session.namespace_or_default(namespace)
     info = await _info(session, kind)
-    await session.delete(info, name, ns, dry_run=dry_run)
+    answer = await session.delete(info, name, ns, dry_run=dry_run)
     suffix = " (dry run)" if dry_run else ""
+    # KEDA's operator puts finalizer.keda.sh on every scaler: the object goes once the operator has let go.
+    note = "" if dry_run else deletion_note(answer)
     return ScalerChange(
         kind=kind,
         name=name,
         namespace=ns,
-        action="deleted" + suffix,
+        action=("deleting" if note else "deleted") + suffix,
         row=None,
-        message=f"{kind} {name!r} deleted from namespace {ns!r}{suffix}.",
+        message=f"{kind} {name!r} deleted from namespace {ns!r}{suffix}.{note}",
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -17,3 +17,7 @@ Limit = Annotated[int | None, Field(ge=1, le=5000, description="Most rows to ret
 ContinueToken = Annotated[str | None, Field(description="continue_token of the previous page.")]
 DryRun = Annotated[bool, Field(description="Validate on the server and report, changing nothing.")]
 StringMap = Annotated[dict[str, str] | None, Field(description="Labels to set on the object, e.g. {'app': 'web'}.")]
+Detail = Annotated[
+    Literal["summary", "full"],
+    Field(description="summary (default): the key facts; full: the whole object."),
+]

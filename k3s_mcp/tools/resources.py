@@ -6,19 +6,20 @@ from typing import Annotated, Any
 
 from fastmcp import FastMCP
 from fastmcp.exceptions import ToolError
+from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, Field
 
-from k3s_mcp.kube import ResourceInfo, Target, current_session
-from k3s_mcp.tools import READ_ONLY, tool
-from k3s_mcp.tools.parameters import ContinueToken, Labels, Limit, ListNamespace, Namespace
+from k3s_mcp.kube import TABLE_ACCEPT, ResourceInfo, Target, current_session
+from k3s_mcp.tools import ANY_OBJECT, READ_ONLY, tool
+from k3s_mcp.tools.parameters import ContinueToken, Detail, Labels, Limit, ListNamespace, Namespace
 from k3s_mcp.views import RowPage, trim
 from k3s_mcp.views.resources import ResourceRow, plain_rows, table_rows
+from k3s_mcp.views.summary import full_answer, summary_answer
 
 resources: FastMCP = FastMCP("resources")
 
 # Server-side tables give `kubectl get` columns for every kind, CRD printer columns included, and carry only
-# object metadata: a Secret's row has its key count, never its data.
-_TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+# object metadata: a Secret's row has its key count, never its data (TABLE_ACCEPT).
 
 Kind = Annotated[
     str,
@@ -139,7 +140,7 @@ async def get_resources(
     size = limit or session.settings.list_limit
     query = [*_list_query(labels, fields, size, continue_token), ("includeObject", "Metadata")]
     target = Target(info.resource, None, ns, action="list")
-    answer = await session.request("GET", info.path(ns), target=target, query=query, accept=_TABLE)
+    answer = await session.request("GET", info.path(ns), target=target, query=query, accept=TABLE_ACCEPT)
     rows = table_rows(answer, wide) if answer.get("kind") == "Table" else plain_rows(answer)
     metadata = answer.get("metadata") or {}
     return RowPage[ResourceRow](
@@ -186,17 +187,20 @@ async def get_resource_objects(
     )
 
 
-@tool(resources, title="Get one object of any kind", safety=READ_ONLY)
+@tool(resources, title="Get one object of any kind", safety=READ_ONLY, output_schema=ANY_OBJECT)
 async def get_resource(
     kind: Kind,
     name: Annotated[str, Field(min_length=1, description="Name of the object.")],
     namespace: Namespace = None,
     api_version: ApiVersion = None,
-) -> dict[str, Any]:
-    """Get one object of any kind (CRDs included) as trimmed JSON: no managedFields or last-applied
-    annotation; Secret values masked unless the server runs with K3S_REVEAL_SECRETS=true."""
+    detail: Detail = "summary",
+) -> ToolResult:
+    """Get one object of any kind (CRDs included): by default its key facts (status, replicas, images,
+    conditions; a small object whole); detail='full' the trimmed JSON. Secret values masked unless
+    K3S_REVEAL_SECRETS=true."""
     session = current_session()
     info = await session.resolve(kind, api_version)
     ns = session.namespace_or_default(namespace) if info.namespaced else None
     obj = await session.get(info, name, ns)
-    return trim({**obj, "kind": info.kind}, reveal_secrets=session.settings.reveal_secrets)
+    trimmed = trim({**obj, "kind": info.kind}, reveal_secrets=session.settings.reveal_secrets)
+    return summary_answer(trimmed) if detail == "summary" else full_answer(trimmed)

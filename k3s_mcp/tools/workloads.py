@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastmcp import Context, FastMCP
+from fastmcp.tools.base import ToolResult
 from pydantic import BaseModel, Field
 
 from k3s_mcp.kube import current_session
@@ -22,6 +23,7 @@ from k3s_mcp.views import (
     statefulset_row,
     trim,
 )
+from k3s_mcp.views.summary import output_schema
 
 workloads: FastMCP = FastMCP("workloads")
 
@@ -100,7 +102,7 @@ def _statefulset_settled(statefulset: dict[str, Any], replicas: int) -> tuple[bo
     return observed and ready == replicas and int(status.get("replicas") or 0) == replicas, ready
 
 
-@tool(workloads, title="Scale a StatefulSet", safety=WRITE)
+@tool(workloads, title="Scale a StatefulSet", safety=WRITE, output_schema=output_schema(ScaleResult))
 async def scale_statefulset(
     name: Name,
     replicas: Annotated[int, Field(ge=0, le=1000, description="Desired number of replicas.")],
@@ -110,7 +112,7 @@ async def scale_statefulset(
         bool, Field(description="Wait (up to K3S_SCALE_WAIT_SECONDS) until the replicas are ready.")
     ] = True,
     dry_run: DryRun = False,
-) -> ScaleResult:
+) -> ToolResult:
     """Set a StatefulSet's replica count through its scale subresource and, by default, wait for readiness.
 
     Pods start and stop one at a time in ordinal order (name-0, name-1, ...) unless podManagementPolicy is

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -14,6 +15,7 @@ from k3s_mcp.views.pages import (
     name_of,
     namespace_of,
     selector_text,
+    table_age,
 )
 
 
@@ -62,6 +64,55 @@ def pod_row(pod: dict[str, Any]) -> PodRow:
         age=age(metadata.get("creationTimestamp")),
         node=(pod.get("spec") or {}).get("nodeName"),
         ip=status.get("podIP"),
+    )
+
+
+# The columns of the API server's own Table of pods (the printer `kubectl get pods -o wide` uses) that a PodRow needs.
+POD_TABLE_COLUMNS = ("Name", "Ready", "Status", "Restarts", "Age", "IP", "Node")
+_NONE_CELL = "<none>"
+_RESTARTS = re.compile(r"^(\d{1,9})(?: \(.*\))?$")
+
+
+def pod_table_items(table: dict[str, Any], namespace: str | None) -> list[dict[str, Any]] | None:
+    """The rows of a server-side Table of pods as cell dicts for :func:`pod_row_of_cells`, each with its
+    namespace (`namespace`, or the row's object metadata for a list across namespaces); None when the Table lacks
+    a column a PodRow needs or a cell is not what the pod printer writes, so the caller lists plain objects."""
+    titles = [str(definition.get("name", "")) for definition in table.get("columnDefinitions") or []]
+    if not all(title in titles for title in POD_TABLE_COLUMNS):
+        return None
+    at = {title: titles.index(title) for title in POD_TABLE_COLUMNS}
+    items = []
+    for row in table.get("rows") or []:
+        cells = row.get("cells") if isinstance(row, dict) else None
+        if not isinstance(cells, list) or len(cells) < len(titles):
+            return None
+        values = {title: cells[index] for title, index in at.items()}
+        row_namespace = namespace or ((row.get("object") or {}).get("metadata") or {}).get("namespace")
+        restarts = _RESTARTS.match(str(values["Restarts"]))
+        age_text = table_age(values["Age"])
+        if not isinstance(row_namespace, str) or restarts is None or age_text is None:
+            return None
+        values["Namespace"], values["Restarts"], values["Age"] = row_namespace, int(restarts.group(1)), age_text
+        items.append(values)
+    return items
+
+
+def pod_row_of_cells(cells: dict[str, Any]) -> PodRow:
+    """A PodRow from one row of :func:`pod_table_items`."""
+
+    def text(key: str) -> str | None:
+        value = cells.get(key)
+        return None if value in (None, "", _NONE_CELL) else str(value)
+
+    return PodRow(
+        name=str(cells.get("Name", "")),
+        namespace=str(cells.get("Namespace", "")),
+        ready=str(cells.get("Ready", "")),
+        status=str(cells.get("Status", "")),
+        restarts=int(cells.get("Restarts") or 0),
+        age=str(cells.get("Age", "")),
+        node=text("Node"),
+        ip=text("IP"),
     )
 
 

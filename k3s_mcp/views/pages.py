@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -45,13 +46,30 @@ def age(timestamp: str | None, now: datetime | None = None) -> str:
         then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     except ValueError:
         return ""
-    seconds = int(((now or datetime.now(UTC)) - then).total_seconds())
-    if seconds < 0:
-        seconds = 0
+    return age_of_seconds(int(((now or datetime.now(UTC)) - then).total_seconds()))
+
+
+def age_of_seconds(seconds: int) -> str:
+    """An age of `seconds` the way :func:`age` writes it."""
+    seconds = max(seconds, 0)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size * (2 if unit != "m" else 1):
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+_DURATION_UNITS = {"y": 365 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"(?:(\d{1,9})([ydhms]))")
+
+
+def table_age(cell: Any) -> str | None:
+    """The Age cell of a server-side Table (kubectl's "2m13s", "3d4h", "5y") in :func:`age`'s coarser form, or
+    None when the cell is not such a duration."""
+    text = str(cell or "").strip()
+    parts = _DURATION.findall(text)
+    if not parts or "".join(number + unit for number, unit in parts) != text:
+        return None
+    return age_of_seconds(sum(int(number) * _DURATION_UNITS[unit] for number, unit in parts))
 
 
 def metadata_of(obj: dict[str, Any]) -> dict[str, Any]:

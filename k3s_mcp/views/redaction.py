@@ -141,17 +141,19 @@ def _key_label(key: str) -> str:
 
 
 def _pem_label(text: str, match: re.Match[str]) -> str:
-    kind = match.group("type").removesuffix(" BLOCK").removesuffix("PRIVATE KEY").strip()
+    kind = match.group("type").upper().removesuffix(" BLOCK").removesuffix("PRIVATE KEY").strip()
     return f"{kind} private key" if kind else "private key"
 
 
 _BASE64_CHARS = _WORD_CHARS | frozenset("+/")
+_BREAKS = re.compile(r"\\[rn]|\s")
 _PEM_PRIVATE_START = re.compile(r"-----BEGIN (?P<type>(?:[A-Z0-9]+ ){0,2}PRIVATE KEY(?: BLOCK)?)-----")
 
 
 def _decoded_pem_start(secret: str) -> re.Match[str] | None:
     """The BEGIN line of the PEM block that base64 text `secret` encodes, when that block is a private key."""
-    head = secret[:96]
+    # Line breaks of wrapped base64 (real ones or JSON's `\n` escapes) are not part of the data.
+    head = _BREAKS.sub("", secret[:200])[:96]
     try:
         decoded = base64.b64decode(head[: len(head) - len(head) % 4], validate=True).decode("ascii", "replace")
     except (binascii.Error, ValueError):
@@ -231,13 +233,15 @@ PATTERNS: tuple[SecretPattern, ...] = (
         r"(?:.{0,100000}?-----END (?P=type)-----|[A-Za-z0-9+/=\s\\:,.-]*)",
         ("private key",),
         label=_pem_label,
-        flags=re.DOTALL,
+        # Case-insensitive: a `-----begin rsa private key-----` block still carries the key.
+        flags=re.DOTALL | re.IGNORECASE,
     ),
     # The same block base64-encoded once more, as a kubeconfig's `client-key-data` or TLS data copied into a ConfigMap
     # carries it: base64 of `-----BEGIN ` starts `LS0tLS1CRUdJTi`, and the decoded start must name a private key.
     SecretPattern(
         "private key",
-        r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{20,}={0,2}",
+        # Wrapped as `base64` wraps it (76 columns), with real newlines or JSON's `\n` escapes between lines.
+        r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{20,}(?:(?:\r?\n|(?:\\r)?\\n)[ \t]*[A-Za-z0-9+/]{4,})*={0,2}",
         ("ls0tls1crudjti",),
         check=_encoded_private_key,
         label=_encoded_pem_label,
@@ -354,8 +358,49 @@ def _span(match: re.Match[str], group: str | tuple[str, ...] | None) -> tuple[in
     return match.span()
 
 
+# Spellings that hide a shape from the patterns but not from a reader: `\u0070`/`\x70` escapes of plain
+# characters, full-width letters (U+FF01-U+FF5E) and invisible characters inside a token.
+# (One backslash in a string value, two when that value is itself written as JSON text.)
+_ESCAPE = re.compile(r"\\{1,2}u([0-9a-fA-F]{4})|\\{1,2}x([0-9a-fA-F]{2})")
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Escapes are decoded only to characters that cannot change the structure of the text around them (no quote,
+# backslash or control character), so a JSON text stays JSON.
+_SAFE_DECODED = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.+/=:@ ")
+
+
+def _decoded_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1) or match.group(2), 16))
+    return char if char in _SAFE_DECODED else match.group(0)
+
+
+def fold(text: str) -> str:
+    """`text` as a reader sees it: safe escapes decoded, full-width letters made ASCII, invisible characters
+    dropped. The same text when it has none of them."""
+    if "\\" in text:
+        text = _ESCAPE.sub(_decoded_escape, text)
+    if not text.isascii():
+        text = text.translate(_INVISIBLE).translate(_FULL_WIDTH)
+    return text
+
+
 def redact(text: str) -> tuple[str, int]:
-    """`text` with every secret-shaped value replaced by a marker, and how many were replaced."""
+    """`text` with every secret-shaped value replaced by a marker, and how many were replaced.
+
+    A text that hides a shape behind escapes, full-width letters or invisible characters is redacted as
+    :func:`fold` spells it, and answered in that spelling (only when that finds more than the text as it is)."""
+    redacted, count = _redact_plain(text)
+    if len(text) >= MIN_SCAN_LENGTH and ("\\" in redacted or not redacted.isascii()):
+        folded = fold(redacted)
+        if folded != redacted:
+            again, more = _redact_plain(folded)
+            if more:
+                return again, count + more
+    return redacted, count
+
+
+def _redact_plain(text: str) -> tuple[str, int]:
+    """:func:`redact` of the text as it is spelt."""
     if len(text) < MIN_SCAN_LENGTH:
         return text, 0
     lowered = text.lower()

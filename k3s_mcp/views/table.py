@@ -1,8 +1,15 @@
-"""How a list answer reads for a model: a header and tab-separated rows instead of JSON that repeats every key.
+"""How a list answer reads for a model: a header and rows of cells instead of JSON that repeats every key.
 
 A page of 1,000 pods as JSON spends about half its tokens on the same keys again and again. The text block of a
 list answer is therefore a table, the way `kubectl get` prints it; the structured content (for programs) keeps
-the full typed rows. `K3S_LIST_TEXT=json` restores the JSON text.
+the full typed rows. Cells are separated by one space, or by a tab when a cell of the table holds a space (one
+space costs a token less per row: about 1,000 of 20,000 for 1,000 pods). `K3S_LIST_TEXT=json` restores the JSON
+text.
+
+Two more things a table repeats are written once: a column with the same value in every row (the namespace of a
+one-namespace list, `Running` in a healthy one) becomes one ``same in every row:`` line above the header, and the
+namespace of a list across namespaces (whose rows come grouped by namespace) becomes a ``namespace: X`` line
+before each group. A pod's IP, which `kubectl get pods` shows only with -o wide, stays in the structured rows.
 """
 
 from __future__ import annotations
@@ -39,6 +46,24 @@ def cell(value: Any) -> str:
     return text.replace("\t", " ").replace("\n", " ") or "-"
 
 
+NAMESPACE_COLUMN = "namespace"
+# Columns `kubectl get` shows only with -o wide, left to the structured rows: a pod's IP (get_resource has it).
+WIDE_COLUMNS = frozenset({"ip"})
+
+
+def _grouped(values: list[str]) -> bool:
+    """Whether equal values come in contiguous runs (a list across namespaces comes sorted by namespace)."""
+    seen: set[str] = set()
+    previous = None
+    for value in values:
+        if value != previous:
+            if value in seen:
+                return False
+            seen.add(value)
+            previous = value
+    return True
+
+
 def row_table(answer: dict[str, Any]) -> str | None:
     """The text of a list answer (`items` of flat rows), or None when the answer is not a list of rows."""
     items = answer.get("items")
@@ -49,9 +74,27 @@ def row_table(answer: dict[str, Any]) -> str | None:
         return None
     columns: list[str] = []
     for item in items:
-        columns.extend(key for key in item if key not in columns)
-    lines = ["\t".join(column.upper() for column in columns)] if columns else []
-    lines.extend("\t".join(cell(item.get(column)) for column in columns) for item in items)
+        columns.extend(key for key in item if key not in columns and key not in WIDE_COLUMNS)
+    cells = {column: [cell(item.get(column)) for item in items] for column in columns}
+    lines: list[str] = []
+    if len(items) >= 2:
+        same = [column for column in columns[1:] if len(set(cells[column])) == 1]
+        if same:
+            lines.append("same in every row: " + ", ".join(f"{column}={cells[column][0]}" for column in same))
+            columns = [column for column in columns if column not in same]
+    groups = len(items) >= 2 and NAMESPACE_COLUMN in columns[1:] and _grouped(cells[NAMESPACE_COLUMN])
+    if groups:
+        columns.remove(NAMESPACE_COLUMN)
+    # One space between cells reads as well as a tab and costs a token less per row; a tab when a cell has a space.
+    separator = "\t" if any(" " in value for column in columns for value in cells[column]) else " "
+    if columns:
+        lines.append(separator.join(column.upper() for column in columns))
+    previous = None
+    for index in range(len(items)):
+        if groups and cells[NAMESPACE_COLUMN][index] != previous:
+            previous = cells[NAMESPACE_COLUMN][index]
+            lines.append(f"namespace: {previous}")
+        lines.append(separator.join(cells[column][index] for column in columns))
     if not items:
         lines.append("(no rows)")
     for key, value in others.items():

@@ -35,6 +35,34 @@ def test_cells_never_break_the_table() -> None:
     assert row_table({"items": [], "count": 0}) == "(no rows)\ncount: 0"
 
 
+def test_tables_write_repeated_values_once() -> None:
+    rows = [
+        {"name": "a", "namespace": "shop", "status": "Running", "age": "3d"},
+        {"name": "b", "namespace": "shop", "status": "Running", "age": "4d"},
+        {"name": "c", "namespace": "web", "status": "Pending", "age": "4d"},
+        {"name": "d", "namespace": "web", "status": "Running", "age": "5m"},
+    ]
+    assert row_table({"items": rows, "count": 4}) == (
+        "NAME STATUS AGE\nnamespace: shop\na Running 3d\nb Running 4d\n"
+        "namespace: web\nc Pending 4d\nd Running 5m\ncount: 4"
+    )
+    same = [{**row, "namespace": "shop", "status": "Running"} for row in rows]
+    assert row_table({"items": same}) == (
+        "same in every row: namespace=shop, status=Running\nNAME AGE\na 3d\nb 4d\nc 4d\nd 5m"
+    )
+    # Namespaces that do not come grouped keep their column; a single row keeps every column.
+    mixed = [rows[0], rows[2], rows[1]]
+    assert row_table({"items": mixed}).splitlines()[0] == "NAME NAMESPACE STATUS AGE"  # type: ignore[union-attr]
+    assert row_table({"items": rows[:1]}) == "NAME NAMESPACE STATUS AGE\na shop Running 3d"
+    # A cell with a space in it: the whole table is tab-separated, so every row still splits into its cells.
+    spaced = [rows[0], {**rows[1], "status": "Init 0/1"}]
+    assert row_table({"items": spaced}) == (
+        "same in every row: namespace=shop\nNAME\tSTATUS\tAGE\na\tRunning\t3d\nb\tInit 0/1\t4d"
+    )
+    # A pod's IP is a wide column: in the structured rows, not in the text.
+    assert row_table({"items": [{**rows[0], "ip": "10.42.0.7"}]}) == row_table({"items": rows[:1]})
+
+
 async def test_list_text_is_a_table_and_structured_rows_stay(
     mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
 ) -> None:
@@ -54,9 +82,11 @@ async def test_list_text_is_a_table_and_structured_rows_stay(
     )
     assert not result.is_error
     lines = text_of(result).splitlines()
-    header = lines[0].split("\t")
-    assert header[0] == "NAME" and "NAMESPACE" in header
-    rows = [line.split("\t") for line in lines[1:3]]
+    # A one-namespace list names its namespace once, above the header, not in every row.
+    assert lines[0].startswith("same in every row: ") and f"namespace={namespace}" in lines[0]
+    header = lines[1].split(" ")
+    assert header[0] == "NAME" and "NAMESPACE" not in header
+    rows = [line.split(" ") for line in lines[2:4]]
     assert sorted(row[0] for row in rows) == ["one", "two"] and all(len(row) == len(header) for row in rows)
     assert "count: 2" in lines
     assert result.structured_content is not None
@@ -67,7 +97,7 @@ async def test_secret_values_stay_hidden_in_the_table(mcp_client: Client[Any], n
     await call(mcp_client, "apply_secret", {"name": "db", "namespace": namespace, "string_data": {"pw": "s3cr3t!"}})
     result = await mcp_client.call_tool("get_secrets", {"namespace": namespace}, raise_on_error=False)
     text = text_of(result)
-    assert text.startswith("NAME\t") and "db" in text
+    assert text.startswith("NAME ") and "db" in text
     assert "s3cr3t!" not in text and "czNjcjN0IQ" not in text
 
 

@@ -1,8 +1,8 @@
 """Tools whose API the cluster does not serve are left out of tools/list and named in get_cluster_info.
 
-The shared test cluster serves the KEDA and HelmChart CRDs and serves metrics.k8s.io only while a test stands it
-in with CRDs (tests/k3s_mcp/tools/test_metrics.py), so the metrics tools are checked both ways on the real API
-server and the KEDA and helm rules on the real discovery list with those groups taken out.
+The shared test cluster serves the KEDA and HelmChart CRDs, and metrics.k8s.io once a test has added the
+autoscaling profile (metrics-server), so the metrics tools are checked both ways on the real API server and the
+KEDA and helm rules on the real discovery list with those groups taken out.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ async def test_metrics_tools_are_hidden_while_the_api_is_not_served(
     make_client: ClientFactory, kubeconfig: str, cluster_api: ClusterAPI
 ) -> None:
     served = cluster_api.request("GET", "/apis/metrics.k8s.io/v1beta1")[0] == 200
-    async with make_client(kubeconfig=kubeconfig) as client:
+    async with make_client(kubeconfig=kubeconfig, toolsets="all") as client:
         names, reasons = await listing_and_reasons(client)
         if served:  # another run stands the API in right now: then the tools must be listed
             assert names >= TOP_TOOLS and not TOP_TOOLS & set(reasons)
@@ -80,14 +80,14 @@ async def test_metrics_tools_are_hidden_while_the_api_is_not_served(
 async def test_metrics_tools_are_listed_when_the_api_is_served(
     make_client: ClientFactory, kubeconfig: str, served_metrics: None
 ) -> None:
-    async with make_client(kubeconfig=kubeconfig) as client:
+    async with make_client(kubeconfig=kubeconfig, toolsets="all") as client:
         names, reasons = await listing_and_reasons(client)
     assert names >= TOP_TOOLS
     assert reasons == {}
 
 
 async def test_an_unreachable_cluster_hides_nothing() -> None:
-    app = build_server(Settings(kubeconfig="/nonexistent/kubeconfig"))
+    app = build_server(Settings(kubeconfig="/nonexistent/kubeconfig", toolsets="all"))
     async with Client(app) as client:
         names = {tool.name for tool in await client.list_tools()}
     assert names >= TOP_TOOLS | {"get_keda_scalers", "list_helm_releases"}

@@ -135,3 +135,28 @@ async def test_mcp_inspector_cli_lists_and_calls_tools(kubeconfig: str) -> None:
     )
     assert called.get("isError") is not True
     assert "kube-system" in json.dumps(called)
+
+
+def test_one_malloc_arena_keeps_threads_off_arenas_of_their_own() -> None:
+    # In child processes, since mallopt changes the allocator of the process that calls it; glibc's malloc_stats
+    # writes one "Arena N:" paragraph per arena to stderr.
+    program = (
+        "import ctypes, sys, threading\n"
+        "from k3s_mcp.cli import one_malloc_arena\n"
+        "if sys.argv[1] == 'one': one_malloc_arena()\n"
+        "blocks = []\n"
+        "def work(): blocks.extend(bytearray(4096) for _ in range(2000))\n"
+        "threads = [threading.Thread(target=work) for _ in range(4)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "ctypes.CDLL(None).malloc_stats()\n"
+    )
+
+    def arenas(mode: str) -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", program, mode], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stderr.count("Arena ")
+
+    assert arenas("one") == 1
+    assert arenas("default") > 1, "threads got arenas of their own without it (else this test shows nothing)"

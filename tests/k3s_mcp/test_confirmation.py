@@ -32,7 +32,9 @@ async def test_namespace_rule_holds_back_until_confirmed(
     make_client: ClientFactory, kubeconfig: str, cluster_api: ClusterAPI, namespace: str
 ) -> None:
     make_config_map(cluster_api, namespace, "settings")
-    async with make_client(kubeconfig=kubeconfig, confirm_namespaces=f"kube-system,{namespace[:4]}*") as client:
+    async with make_client(
+        kubeconfig=kubeconfig, confirm_namespaces=f"kube-system,{namespace[:4]}*", toolsets="all"
+    ) as client:
         tools = {tool.name: tool for tool in await client.list_tools()}
         assert "confirm" in tools["delete_resource"].input_schema["properties"]
         assert "confirm" in tools["delete_keda_scaler"].input_schema["properties"]

@@ -21,6 +21,10 @@ from fastmcp import Client
 from tests.conformance import suite
 from tests.k3s_mcp.conftest import serve_with_token
 
+# Left out: resources-read-text/-binary, resources-templates-read, resources-subscribe/-unsubscribe and
+# prompts-get-* read the suite's own fixtures (test://static-text, test://watched-resource, test_simple_prompt, ...),
+# which a cluster server does not carry; its own resources, prompts and subscriptions are tested in
+# test_mcp_resources.py, test_prompts.py and test_subscriptions.py.
 SCENARIOS = [
     "server-initialize",
     "ping",
@@ -28,6 +32,7 @@ SCENARIOS = [
     "tools-list",
     "resources-list",
     "prompts-list",
+    "completion-complete",
     "server-sse-multiple-streams",
     "dns-rebinding-protection",
 ]
@@ -81,6 +86,8 @@ async def test_the_server_advertises_what_the_scenarios_use(conformance_url: str
         assert capabilities.tools is not None
         assert capabilities.resources is not None
         assert capabilities.prompts is not None
+        assert capabilities.completions is not None
+        assert capabilities.resources.subscribe is True
         assert result.server_info.name == "k3s-mcp"
 
 

@@ -49,7 +49,7 @@ def two_contexts(kubeconfig: str, tmp_path: Path) -> str:
 
 
 async def test_every_tool_takes_an_optional_context(make_client: ClientFactory, two_contexts: str) -> None:
-    async with make_client(kubeconfig=two_contexts) as client:
+    async with make_client(kubeconfig=two_contexts, toolsets="all") as client:
         tools = await client.list_tools()
         for tool in tools:
             if tool.name in {"list_contexts", "switch_context"}:

@@ -49,6 +49,11 @@ async def test_requests_without_the_token_get_401(token_server: str) -> None:
 async def test_client_with_the_token_lists_and_calls_tools(token_server: str) -> None:
     async with Client(token_server, auth=BearerAuth(TOKEN)) as client:
         names = {tool.name for tool in await client.list_tools()}
+        assert "get_pods" in names and "list_contexts" not in names
+        # Over HTTP too, enable_toolset lists more for this client (its token identifies it between requests).
+        enabled = await call(client, "enable_toolset", {"toolsets": ["contexts", "keda"]})
+        assert enabled["listed"] is True
+        names = {tool.name for tool in await client.list_tools()}
         assert {"get_pods", "list_contexts", "get_keda_scalers"} <= names
         nodes = await call(client, "get_nodes")
         assert nodes["count"] >= 3

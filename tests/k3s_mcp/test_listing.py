@@ -26,10 +26,10 @@ def test_compact_schema_writes_optional_parameters_plainly() -> None:
 async def test_compact_listing_halves_the_schema_and_keeps_structured_answers(
     kubeconfig: str, make_client: ClientFactory
 ) -> None:
-    async with make_client(kubeconfig=kubeconfig, compact_tool_schemas=False) as client:
+    async with make_client(kubeconfig=kubeconfig, compact_tool_schemas=False, toolsets="all") as client:
         full = await client.list_tools_mcp()
         typed = await client.call_tool("get_namespaces", {})
-    async with make_client(kubeconfig=kubeconfig) as client:
+    async with make_client(kubeconfig=kubeconfig, toolsets="all") as client:
         compact = await client.list_tools_mcp()
         answer = await client.call_tool_mcp("get_namespaces", {})
         explicit_null = await client.call_tool_mcp("get_pods", {"namespace": None, "limit": 1})

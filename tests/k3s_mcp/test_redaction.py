@@ -389,3 +389,51 @@ async def call_ms(client: Client[Any]) -> float:
     started = time.perf_counter()
     await client.call_tool("listing", {})
     return (time.perf_counter() - started) * 1000
+
+
+def _full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "hide"),
+    [
+        ("JSON \\u escapes", lambda t: t.replace("p", "\\u0070").replace("_", "\\u005f")),
+        ("\\x escapes", lambda t: t.replace("h", "\\x68")),
+        ("full-width letters", _full_width),
+        ("a zero-width space inside", lambda t: t[:6] + "\u200b" + t[6:]),
+        ("a soft hyphen and a word joiner", lambda t: t[:4] + "\u00ad" + t[4:10] + "\u2060" + t[10:]),
+    ],
+)
+def test_a_token_spelt_to_hide_from_the_patterns_is_still_redacted(spelling: str, hide: Callable[[str], str]) -> None:
+    hidden = hide(GITHUB_CLASSIC)
+    assert hidden != GITHUB_CLASSIC, spelling
+    redacted, count = redact(f"level=warn msg=leaked value {hidden} end")
+    assert count == 1 and "[redacted: GitHub token]" in redacted, (spelling, redacted)
+    assert GITHUB_CLASSIC[8:24] not in redacted and hidden[8:24] not in redacted
+    assert redacted.startswith("level=warn msg=leaked value ") and redacted.endswith(" end")
+
+
+def test_a_lower_case_pem_block_is_redacted() -> None:
+    key = pem_keys()["RSA private key"].lower()
+    redacted, count = redact(f"data:\n{key}")
+    assert count == 1 and key.splitlines()[2] not in redacted and "[redacted: RSA private key]" in redacted
+
+
+@pytest.mark.parametrize("separator", ["\n", "\r\n", "\\n"])
+def test_base64_of_a_private_key_wrapped_in_lines_is_redacted_whole(separator: str) -> None:
+    encoded = base64.b64encode(pem_keys()["EC private key"].encode()).decode()
+    wrapped = separator.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    redacted, count = redact(f'{{"client-key-data": "{wrapped}"}}' if separator == "\\n" else f"key: {wrapped}")
+    assert count == 1, redacted
+    for line in wrapped.split(separator):
+        assert line not in redacted
+
+
+def test_folding_leaves_json_text_json_and_changes_nothing_without_a_secret() -> None:
+    text = json.dumps({"note": "caf\u00e9 \u2603 \u200b", "quote": 'a"b', "path": "c:\\x41"}, ensure_ascii=True)
+    assert redact(text) == (text, 0)
+    # An escape that would end a JSON string is not decoded when a secret is folded out of the same text.
+    mixed = json.dumps({"q": "\\u0022", "t": GITHUB_CLASSIC.replace("p", "\\u0070")})
+    redacted, count = redact(mixed)
+    assert count == 1 and json.loads(redacted)["q"] == "\\u0022"

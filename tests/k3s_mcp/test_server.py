@@ -8,8 +8,11 @@ from typing import Any
 
 import yaml
 from fastmcp import Client
+from mcp_types.version import LATEST_HANDSHAKE_VERSION, LATEST_MODERN_VERSION
 
 from devcluster.api import ClusterAPI
+from k3s_mcp.server import build_server
+from k3s_mcp.settings import Settings
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, read_yaml
 
 CORE_TOOLS = {
@@ -193,3 +196,15 @@ async def test_bad_arguments_are_clear(mcp_client: Client[Any]) -> None:
     assert message == "Missing required argument `name`."
     message = await call_error(mcp_client, "scale_deployment", {"name": "web", "replicas": "three"})
     assert message == "Invalid argument `replicas`: must be an integer, got 'three'."
+
+
+async def test_the_newest_protocol_revision_is_negotiated_in_both_eras(kubeconfig: str) -> None:
+    """The installed SDK's newest revision (2026-07-28, no handshake) for a client that speaks it, and the newest
+    handshake revision for a client that starts with `initialize`."""
+    app = build_server(Settings(kubeconfig=kubeconfig))
+    async with Client(app) as modern:
+        assert modern.protocol_version == LATEST_MODERN_VERSION == "2026-07-28"
+    async with Client(app, mode="legacy") as legacy:
+        assert legacy.protocol_version == LATEST_HANDSHAKE_VERSION == "2025-11-25"
+        assert legacy.initialize_result is not None
+        assert legacy.initialize_result.server_info.name == "k3s-mcp"

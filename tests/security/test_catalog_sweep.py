@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -57,12 +58,16 @@ OTHER_HOSTILE = [
 
 
 def _catalog() -> list[Tool]:
-    """The whole tool surface with every toolset, exactly as a client lists it (no cluster needed)."""
+    """The whole tool surface with every toolset, exactly as a client lists it (no cluster needed): the default
+    listing, then every toolset enabled through it, so the tools behind disclosure are swept too."""
 
     async def listing() -> list[Tool]:
         app = build_server(Settings(kubeconfig="/nonexistent/kubeconfig", compact_tool_schemas=False))
         async with Client(app) as client:
+            enabled = await client.call_tool("enable_toolset", {"toolsets": ["all"]})
+            assert enabled.structured_content is not None, enabled
             tools: list[Tool] = await client.list_tools()
+            assert {tool["name"] for tool in enabled.structured_content["tools"]} <= {tool.name for tool in tools}
             return tools
 
     return asyncio.run(listing())
@@ -135,10 +140,11 @@ def base_arguments(tool: Tool, victim_namespace: str) -> dict[str, Any]:
     return arguments
 
 
-@pytest.fixture(scope="module")
-def victims(cluster_api: ClusterAPI) -> Iterator[str]:
-    """A namespace holding a Secret and a ConfigMap the sweep must never read, change or delete."""
-    namespace = f"t-sweep-{uuid.uuid4().hex[:6]}"
+@contextlib.contextmanager
+def victim_namespace(cluster_api: ClusterAPI, prefix: str, secret_value: str) -> Iterator[str]:
+    """A namespace holding a Secret (whose value is `secret_value`) and a ConfigMap that a sweep must never read,
+    change or delete; removed afterwards."""
+    namespace = f"{prefix}-{uuid.uuid4().hex[:6]}"
     status, answer = cluster_api.request(
         "POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
     )
@@ -150,7 +156,7 @@ def victims(cluster_api: ClusterAPI) -> Iterator[str]:
                 "apiVersion": "v1",
                 "kind": "Secret",
                 "metadata": {"name": VICTIM_SECRET},
-                "stringData": {"v": SECRET_VALUE},
+                "stringData": {"v": secret_value},
             },
         ),
         (
@@ -160,8 +166,17 @@ def victims(cluster_api: ClusterAPI) -> Iterator[str]:
     ):
         status, answer = cluster_api.request("POST", path, body)
         assert status == 201, answer
-    yield namespace
-    cluster_api.request("DELETE", f"/api/v1/namespaces/{namespace}")
+    try:
+        yield namespace
+    finally:
+        cluster_api.request("DELETE", f"/api/v1/namespaces/{namespace}")
+
+
+@pytest.fixture(scope="module")
+def victims(cluster_api: ClusterAPI) -> Iterator[str]:
+    """A namespace holding a Secret and a ConfigMap the sweep must never read, change or delete."""
+    with victim_namespace(cluster_api, "t-sweep", SECRET_VALUE) as namespace:
+        yield namespace
 
 
 @pytest.fixture(scope="module")

@@ -170,12 +170,30 @@ async def test_origin_spellings_that_are_not_this_machine_get_403(open_server: S
 
 
 @pytest.mark.parametrize(
-    "origin",
-    ["http://127.0.0.1:{port}", "http://localhost:3000", "HTTP://LOCALHOST:{port}", "https://[::1]:8443"],
+    "origin", ["http://127.0.0.1:{port}", "HTTP://LOCALHOST:{port}", "http://[::1]:{port}", "http://127.0.0.2:{port}"]
 )
-async def test_loopback_origins_open_a_session(open_server: Served, origin: str) -> None:
+async def test_this_servers_own_loopback_origin_opens_a_session(open_server: Served, origin: str) -> None:
     answer = await mcp_initialize(open_server.port, open_server.host, ("Origin", origin.format(port=open_server.port)))
     assert session_started(answer), answer
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:3000", "https://[::1]:8443", "http://127.0.0.1:{other}", "http://127.0.0.1"]
+)
+async def test_a_page_of_another_program_on_this_machine_gets_403(open_server: Served, origin: str) -> None:
+    """A dev server or notebook on another loopback port is another site: its page cannot drive this server."""
+    other = open_server.port + 1 if open_server.port < 65535 else open_server.port - 1
+    answer = await mcp_initialize(open_server.port, open_server.host, ("Origin", origin.format(other=other)))
+    assert answer.status == 403 and not session_started(answer), answer
+    assert "K3S_MCP_ALLOWED_ORIGINS" in answer.error()
+
+
+async def test_a_listed_loopback_origin_of_another_port_is_allowed() -> None:
+    async with serve_k3s_mcp(K3S_MCP_ALLOWED_ORIGINS="http://localhost:6274") as served:
+        listed = await mcp_initialize(served.port, served.host, ("Origin", "http://localhost:6274"))
+        assert session_started(listed), listed
+        unlisted = await mcp_initialize(served.port, served.host, ("Origin", "http://localhost:6275"))
+        assert unlisted.status == 403
 
 
 async def test_two_origin_headers_are_refused(open_server: Served) -> None:
@@ -257,7 +275,11 @@ def test_a_malformed_allowed_entry_stops_the_server_at_start_up(variable: str, v
 def test_the_bind_address_is_an_allowed_host_and_the_unspecified_address_is_not() -> None:
     bound = HostPolicy.build("10.1.2.3", hosts_setting="H", origins_setting="O")
     assert bound.host_problem(["10.1.2.3:8000"], "http") is None
-    assert bound.origin_problem(["http://10.1.2.3:8000"]) is None
+    assert bound.origin_problem(["http://10.1.2.3:8000"], "10.1.2.3:8000") is None
+    # A loopback origin is this server's own only with the port the request was sent to.
+    assert bound.origin_problem(["http://127.0.0.1:8000"], "127.0.0.1:8000") is None
+    assert bound.origin_problem(["http://127.0.0.1:8001"], "127.0.0.1:8000") is not None
+    assert bound.origin_problem(["http://127.0.0.1:8000"]) is not None
     assert bound.host_problem(["10.1.2.4:8000"], "http") is not None
     everywhere = HostPolicy.build("0.0.0.0", hosts_setting="H", origins_setting="O")
     assert everywhere.hosts == ()
@@ -266,3 +288,12 @@ def test_the_bind_address_is_an_allowed_host_and_the_unspecified_address_is_not(
     assert HostPolicy.build("[::1]", hosts_setting="H", origins_setting="O").hosts == (Authority("::1"),)
     with pytest.raises(HostPolicyError, match="H entry"):
         HostPolicy.build("127.0.0.1", "good.example, bad example", hosts_setting="H", origins_setting="O")
+
+
+def test_a_bare_ipv6_pod_ip_is_an_allowed_host_entry() -> None:
+    """The charts append `$(POD_IP)` to the allowed hosts; on an IPv6 cluster it arrives without brackets."""
+    policy = HostPolicy.build("0.0.0.0", "svc.example,fd00:10:42::9", hosts_setting="H", origins_setting="O")
+    assert policy.host_problem(["[fd00:10:42::9]:8080"], "http") is None
+    assert policy.host_problem(["[fd00:10:42::8]:8080"], "http") is not None
+    with pytest.raises(HostPolicyError, match="H entry"):
+        HostPolicy.build("0.0.0.0", "fd00::1::2", hosts_setting="H", origins_setting="O")

@@ -20,6 +20,8 @@ import pytest
 from starlette.types import ASGIApp
 
 from cortex.layers import cli as layer_cli
+from cortex.layers.client import HttpLayerClient, refusal_sentence
+from cortex.layers.contract import LayerRequest
 from tests.cortex.layers.local_server import serve_app
 from tests.cortex.layers.unifi_controller_emulator import UnifiControllerEmulator
 from tests.processes import free_port, listening, serve_program
@@ -385,3 +387,31 @@ async def test_a_long_chunked_body_is_cut_off_at_the_limit(api_layer: Served, te
             response = await http.post(path, content=chunks(), headers={**AUTH, "Content-Type": "application/json"})
         assert response.status_code == 413, (path, response.status_code, response.text[:200])
         assert f"request body is over {limit} bytes" in response.json()["error"]["message"], response.text
+
+
+async def test_the_activator_side_client_reports_the_layers_refusal_in_its_words(telemetry_layer: Served) -> None:
+    """A layer behind a Service name it was not told about answers 421 with a sentence that says which setting to
+    change; the client passes that sentence on instead of 'no layer response body'."""
+    client = HttpLayerClient("telemetry", telemetry_layer.base, token=TOKEN, timeout=30)
+    client._http.headers["Host"] = "r-cortex-telemetry.elsewhere.svc"  # as a misnamed Service would send it
+    try:
+        answer = await client.execute(LayerRequest(action="list_clients"))
+    finally:
+        await client.aclose()
+    assert not answer.ok and answer.status == 421 and answer.error is not None
+    assert answer.error.code == "layer_refused"
+    assert (
+        "CORTEX_LAYER_ALLOWED_HOSTS" in answer.error.message
+        and "r-cortex-telemetry.elsewhere.svc" in answer.error.message
+    )
+
+
+def test_a_refusal_sentence_is_printable_and_bounded() -> None:
+    said = refusal_sentence({"error": "bad\x1b[31m host\n" + "x" * 1000})
+    assert said is not None and said.startswith("bad [31m host x") and said.endswith("...") and len(said) == 303
+    assert refusal_sentence({"error": {"code": "unauthorized", "message": "token"}}) == "token"
+    assert (
+        refusal_sentence({"error": 3}) is None
+        and refusal_sentence(["error"]) is None
+        and refusal_sentence(None) is None
+    )

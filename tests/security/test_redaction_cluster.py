@@ -103,7 +103,7 @@ async def test_configmap_with_a_private_key_and_a_github_token(
     markers = ["[redacted: RSA private key]", "[redacted: GitHub token]"]
     reads = [
         ("get_configmap", {"name": "leaky", "namespace": namespace}),
-        ("get_resource", {"kind": "ConfigMap", "name": "leaky", "namespace": namespace}),
+        ("get_resource", {"kind": "ConfigMap", "name": "leaky", "namespace": namespace, "detail": "full"}),
         ("describe_object", {"kind": "cm", "name": "leaky", "namespace": namespace}),
         ("get_resource_objects", {"kind": "configmaps", "namespace": namespace, "fields": "metadata.name=leaky"}),
     ]
@@ -127,8 +127,9 @@ async def test_literal_env_value_of_a_deployment(
     ]
     create(cluster_api, f"/apis/apps/v1/namespaces/{namespace}/deployments", spec)
     reads = [
-        ("get_deployment", {"name": "billing", "namespace": namespace}),
-        ("get_resource", {"kind": "deploy", "name": "billing", "namespace": namespace}),
+        # The whole object: a summary (the default) leaves the environment out.
+        ("get_deployment", {"name": "billing", "namespace": namespace, "detail": "full"}),
+        ("get_resource", {"kind": "deploy", "name": "billing", "namespace": namespace, "detail": "full"}),
     ]
     for tool, arguments in reads:
         result = await answer(mcp_client, tool, arguments)
@@ -243,7 +244,7 @@ async def test_configmap_with_a_kubeconfig_whose_key_is_base64(
     )
     reads = [
         ("get_configmap", {"name": "kubeconfig", "namespace": namespace}),
-        ("get_resource", {"kind": "ConfigMap", "name": "kubeconfig", "namespace": namespace}),
+        ("get_resource", {"kind": "ConfigMap", "name": "kubeconfig", "namespace": namespace, "detail": "full"}),
         ("get_resource_objects", {"kind": "configmaps", "namespace": namespace}),
     ]
     for tool, arguments in reads:
@@ -253,3 +254,36 @@ async def test_configmap_with_a_kubeconfig_whose_key_is_base64(
     async with make_client(kubeconfig=kubeconfig, redact=False) as client:
         for tool, arguments in reads:
             assert_shown(await answer(client, tool, arguments), [encoded_key])
+
+
+async def test_configmap_with_secrets_spelt_to_slip_past_the_patterns(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    """Full-width letters, a zero-width space, JSON escapes, a lower-case PEM block and wrapped base64: a reader
+    (or a model) reads each as the secret, so each is redacted as one."""
+    pem = private_key()
+    encoded = base64.b64encode(pem.encode()).decode()
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in GITHUB_TOKEN)
+    create(
+        cluster_api,
+        f"/api/v1/namespaces/{namespace}/configmaps",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "sly"},
+            "data": {
+                "wide": f"see {full_width} here",
+                "hidden": f"see {GITHUB_TOKEN[:7]}\u200b{GITHUB_TOKEN[7:]} here",
+                "escaped": "see " + GITHUB_TOKEN.replace("p", "\\u0070", 1) + " here",
+                "lower": pem.lower(),
+                "wrapped": "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)),
+            },
+        },
+    )
+    arguments = {"kind": "ConfigMap", "name": "sly", "namespace": namespace, "detail": "full"}
+    result = await answer(mcp_client, "get_resource", arguments)
+    dumped = whole(result)
+    for leaked in (GITHUB_TOKEN[8:], full_width[8:], *(line.lower() for line in key_lines(pem)), encoded[80:152]):
+        assert leaked not in dumped and json.dumps(leaked)[1:-1] not in dumped, leaked[:16]
+    assert dumped.count("[redacted: GitHub token]") >= 3 and "[redacted: RSA private key]" in dumped
+    assert result.meta is not None and result.meta["redactions"] == 5

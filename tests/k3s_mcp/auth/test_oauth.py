@@ -95,14 +95,26 @@ async def test_read_scope_lists_pods_and_cannot_scale(
     assert claims_of(token)["scp"] == [SCOPE_READ]
     async with bearer_client(oauth_server, token) as client:
         names = {tool.name for tool in await client.list_tools()}
-        assert {"get_pods", "get_deployments", "list_contexts"} <= names
+        assert {"get_pods", "get_deployments", "call_tool", "enable_toolset"} <= names
         assert "scale_deployment" not in names and "restart_pod" not in names, sorted(names)
+        # Disclosure shows the token only what its scopes reach, and call_tool is no way around them.
+        enabled = await call(client, "enable_toolset", {"toolsets": ["contexts", "deployments"]})
+        assert "list_contexts" in {tool["name"] for tool in enabled["tools"]}
+        assert "scale_deployment" not in {tool["name"] for tool in enabled["tools"]}
+        names = {tool.name for tool in await client.list_tools()}
+        assert "list_contexts" in names and "scale_deployment" not in names, sorted(names)
         pods = await call(client, "get_pods", {"namespace": namespace})
         assert "count" in pods, pods
-        refusal = await call_error(client, "scale_deployment", {"name": "web", "replicas": 3, "namespace": namespace})
-    assert refusal == (
-        "Tool 'scale_deployment' needs the OAuth scope 'k3s:write', which your access token lacks "
-        "(it grants: k3s:read)."
+        arguments = {"name": "web", "replicas": 3, "namespace": namespace}
+        refusal = await call_error(client, "scale_deployment", arguments)
+        dispatched = await call_error(client, "call_tool", {"name": "scale_deployment", "arguments": arguments})
+    assert (
+        refusal
+        == dispatched
+        == (
+            "Tool 'scale_deployment' needs the OAuth scope 'k3s:write', which your access token lacks "
+            "(it grants: k3s:read)."
+        )
     )
     status, answer = cluster_api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/web")
     assert status == 200 and answer["spec"]["replicas"] == 1, answer

@@ -67,8 +67,13 @@ def _tags(tool: Any) -> set[str]:
     return set(((tool.meta or {}).get("fastmcp") or {}).get("tags") or [])
 
 
-async def test_every_tool_has_title_annotations_and_a_read_or_write_tag(mcp_client: Client[Any]) -> None:
-    tools = await mcp_client.list_tools()
+async def test_every_tool_has_title_annotations_and_a_read_or_write_tag(
+    make_client: ClientFactory, kubeconfig: str
+) -> None:
+    async with make_client(kubeconfig=kubeconfig) as client:
+        # The default listing's disclosure tools, then every toolset listed through them.
+        await call(client, "enable_toolset", {"toolsets": ["all"]})
+        tools = await client.list_tools()
     assert len({tool.name for tool in tools}) == len(tools), "duplicate tool names"
     for tool in tools:
         tags = _tags(tool)
@@ -91,9 +96,10 @@ async def unavailable_tools(client: Client[Any]) -> set[str]:
     return hidden
 
 
-async def test_roadmap_tools_are_listed_with_the_right_kind(mcp_client: Client[Any]) -> None:
-    tools = {tool.name: tool for tool in await mcp_client.list_tools()}
-    hidden = await unavailable_tools(mcp_client)
+async def test_roadmap_tools_are_listed_with_the_right_kind(make_client: ClientFactory, kubeconfig: str) -> None:
+    async with make_client(kubeconfig=kubeconfig, toolsets="all") as client:
+        tools = {tool.name: tool for tool in await client.list_tools()}
+        hidden = await unavailable_tools(client)
     missing = set(ROADMAP_TOOLS) - set(tools) - hidden
     assert not missing, f"missing tools: {sorted(missing)}"
     for name, kind in ROADMAP_TOOLS.items():
@@ -113,7 +119,7 @@ async def test_roadmap_tools_are_listed_with_the_right_kind(mcp_client: Client[A
 
 
 async def test_read_only_mode_keeps_only_roadmap_read_tools(make_client: ClientFactory, kubeconfig: str) -> None:
-    async with make_client(kubeconfig=kubeconfig, read_only=True) as client:
+    async with make_client(kubeconfig=kubeconfig, read_only=True, toolsets="all") as client:
         names = {tool.name for tool in await client.list_tools()}
         hidden = await unavailable_tools(client)
     assert {n for n, kind in ROADMAP_TOOLS.items() if kind == "read"} - hidden <= names

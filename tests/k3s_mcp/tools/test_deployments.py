@@ -18,16 +18,25 @@ async def test_get_deployments_and_get_deployment(
     assert [r["name"] for r in rows["items"]] == ["api"]
     assert rows["items"][0]["images"] == ["nginx:1.27"] and rows["items"][0]["selector"] == "app=api"
 
-    detail = await wait_until(
-        lambda: _ready_detail(mcp_client, namespace, "api", "2/2"), what="api to report 2/2 ready"
-    )
-    assert "managedFields" not in detail["object"]["metadata"]
+    summary = await wait_until(lambda: _ready_summary(mcp_client, namespace, "api", 2), what="api to report 2 ready")
+    assert (summary["name"], summary["namespace"], summary["replicas"]) == ("api", namespace, 2)
+    assert summary["images"] == ["main=nginx:1.27"] and summary["selector"] == "app=api"
+    # Settled conditions (Available=True) are left out of the summary; the full answer has them all.
+    assert not any(c.startswith("Available=True") for c in summary.get("conditions", []))
+    assert "strategy" not in summary and "labels" not in summary, "defaults and labels equal to the selector"
+    assert "spec" not in summary and "metadata" not in summary
+
+    detail = await call(mcp_client, "get_deployment", {"name": "api", "namespace": namespace, "detail": "full"})
+    assert "managedFields" not in detail["object"]["metadata"] and detail["object"]["spec"]["replicas"] == 2
+    assert detail["summary"]["ready"] == "2/2"
     assert any(c["type"] == "Available" and c["status"] == "True" for c in detail["conditions"])
+    wrong = await call_error(mcp_client, "get_deployment", {"name": "api", "namespace": namespace, "detail": "all"})
+    assert "detail" in wrong and "summary" in wrong
 
 
-async def _ready_detail(client: Client[Any], namespace: str, name: str, ready: str) -> dict[str, Any] | None:
-    detail = await call(client, "get_deployment", {"name": name, "namespace": namespace})
-    return detail if detail["summary"]["ready"] == ready else None
+async def _ready_summary(client: Client[Any], namespace: str, name: str, ready: int) -> dict[str, Any] | None:
+    summary = await call(client, "get_deployment", {"name": name, "namespace": namespace})
+    return summary if summary["ready"] == ready else None
 
 
 async def test_get_deployment_missing_is_a_clear_error(mcp_client: Client[Any], namespace: str) -> None:
@@ -77,6 +86,6 @@ async def test_scale_deployment_dry_run_changes_nothing(
         mcp_client, "scale_deployment", {"name": "steady", "namespace": namespace, "replicas": 4, "dry_run": True}
     )
     assert answer["dry_run"] is True and answer["settled"] is False
-    assert answer["message"] == "Dry run: would scale steady from 1 to 4. Nothing was changed."
+    assert answer["message"] == f"Dry run: would scale steady in {namespace} from 1 to 4. Nothing was changed."
     status, live = cluster_api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/steady")
     assert status == 200 and live["spec"]["replicas"] == 1

@@ -1,4 +1,5 @@
-"""KEDA tools against the real keda.sh CRDs: ScaledObjects and ScaledJobs, pause/resume, the KEDA HPA view."""
+"""KEDA tools against the real keda.sh CRDs and the real KEDA operator: ScaledObjects and ScaledJobs, pause/resume
+as the operator takes them, and the HPA view of the HPA the operator made."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from fastmcp import Client
 
 from devcluster.api import ClusterAPI
-from tests.k3s_mcp.conftest import call, call_error, create, deployment
+from tests.k3s_mcp.conftest import call, call_error, create, deployment, wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -23,7 +24,10 @@ def read_scaled_object(cluster_api: ClusterAPI, namespace: str, name: str) -> tu
     return cluster_api.request("GET", f"{SCALED_OBJECTS.format(ns=namespace)}/{name}")
 
 
-async def test_scaled_object_lifecycle(mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str) -> None:
+async def test_scaled_object_lifecycle(
+    autoscaling_kubeconfig: str, mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    """Against the real KEDA operator (the autoscaling profile): what the tools show is what the operator did."""
     create(cluster_api, f"/apis/apps/v1/namespaces/{namespace}/deployments", deployment("web"))
     created = await call(
         mcp_client,
@@ -43,11 +47,16 @@ async def test_scaled_object_lifecycle(mcp_client: Client[Any], cluster_api: Clu
     assert stored["spec"]["scaleTargetRef"] == {"name": "web", "kind": "Deployment"}
     assert stored["spec"]["minReplicaCount"] == 0 and stored["spec"]["triggers"][0]["type"] == "cron"
 
-    rows = await call(mcp_client, "get_keda_scalers", {"namespace": namespace})
-    assert rows["count"] == 1
-    row = rows["items"][0]
-    assert row["target"] == "Deployment/web" and row["min"] == 0 and row["max"] == 5
-    assert row["triggers"] == ["cron"] and row["ready"] == "Unknown" and row["paused"] is None
+    async def row() -> dict[str, Any]:
+        rows = await call(mcp_client, "get_keda_scalers", {"namespace": namespace})
+        assert rows["count"] == 1
+        return dict(rows["items"][0])
+
+    first = await row()
+    assert first["target"] == "Deployment/web" and first["min"] == 0 and first["max"] == 5
+    assert first["triggers"] == ["cron"] and first["paused"] is None
+    # Ready is the operator's condition: Unknown until it reconciles, then True.
+    assert (await wait_until(lambda: _ready(row), 60, "the operator's Ready condition")) == "True"
 
     updated = await call(
         mcp_client, "apply_scaled_object", {"name": "web", "namespace": namespace, "max_replica_count": 9}
@@ -58,12 +67,36 @@ async def test_scaled_object_lifecycle(mcp_client: Client[Any], cluster_api: Clu
     assert stored["spec"]["maxReplicaCount"] == 9 and stored["spec"]["minReplicaCount"] == 0
     assert stored["spec"]["triggers"][0]["metadata"]["desiredReplicas"] == "3"
 
+    # The HPA is the operator's, and follows the update.
+    async def hpa_with_max_9() -> dict[str, Any] | None:
+        hpa = await call(mcp_client, "get_keda_hpa", {"name": "web", "namespace": namespace})
+        return hpa if hpa["exists"] and hpa["max_replicas"] == 9 else None
+
+    hpa = await wait_until(hpa_with_max_9, 60, "the operator's HPA with max 9")
+    assert hpa["hpa_name"] == "keda-hpa-web" and hpa["min_replicas"] == 1
+    assert hpa["metrics"][0]["type"] == "External"
+    assert hpa["metrics"][0]["external"]["metric"]["name"].startswith("s0-cron-")
+    status, made = cluster_api.request(
+        "GET", f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/keda-hpa-web"
+    )
+    assert status == 200 and made["metadata"]["ownerReferences"][0]["kind"] == "ScaledObject"
+
     paused = await call(mcp_client, "pause_keda_scaler", {"name": "web", "namespace": namespace, "paused_replicas": 2})
     assert paused["row"]["paused"] == "replicas=2"
     _, stored = read_scaled_object(cluster_api, namespace, "web")
     annotations = stored["metadata"]["annotations"]
     assert annotations["autoscaling.keda.sh/paused"] == "true"
     assert annotations["autoscaling.keda.sh/paused-replicas"] == "2"
+    # The operator takes the pause: the Deployment goes to the paused count and the HPA is deleted.
+    await wait_until(lambda: _replicas(cluster_api, namespace, "web") == 2, 60, "the paused replica count")
+
+    async def hpa_gone() -> dict[str, Any] | None:
+        hpa = await call(mcp_client, "get_keda_hpa", {"name": "web", "namespace": namespace})
+        return None if hpa["exists"] else hpa
+
+    gone = await wait_until(hpa_gone, 60, "the operator to delete its HPA")
+    assert gone["hpa_name"] == "keda-hpa-web"
+    assert "No HPA 'keda-hpa-web' exists yet" in gone["message"] and "not paused" in gone["message"]
 
     resumed = await call(mcp_client, "resume_keda_scaler", {"name": "web", "namespace": namespace})
     assert resumed["row"]["paused"] is None
@@ -71,54 +104,31 @@ async def test_scaled_object_lifecycle(mcp_client: Client[Any], cluster_api: Clu
     assert not {"autoscaling.keda.sh/paused", "autoscaling.keda.sh/paused-replicas"} & set(
         stored["metadata"].get("annotations") or {}
     )
+    await wait_until(hpa_with_max_9, 60, "the operator's HPA made again after the resume")
 
     detail = await call(mcp_client, "get_keda_scaler", {"name": "web", "namespace": namespace})
     assert detail["row"]["max"] == 9 and "managedFields" not in detail["object"]["metadata"]
-
-    hpa = await call(mcp_client, "get_keda_hpa", {"name": "web", "namespace": namespace})
-    assert hpa["exists"] is False and hpa["hpa_name"] == "keda-hpa-web"
-    assert "No HPA 'keda-hpa-web' exists yet" in hpa["message"] and "KEDA operator" in hpa["message"]
+    assert {c["type"] for c in detail["object"]["status"]["conditions"]} >= {"Ready", "Active", "Paused"}
 
     dry = await call(mcp_client, "delete_keda_scaler", {"name": "web", "namespace": namespace, "dry_run": True})
     assert dry["action"] == "deleted (dry run)"
     assert read_scaled_object(cluster_api, namespace, "web")[0] == 200
-    await call(mcp_client, "delete_keda_scaler", {"name": "web", "namespace": namespace})
-    assert read_scaled_object(cluster_api, namespace, "web")[0] == 404
+    deleted = await call(mcp_client, "delete_keda_scaler", {"name": "web", "namespace": namespace})
+    # The operator's finalizer.keda.sh holds the object until it has let go of the workload: the answer says which.
+    assert deleted["action"] in ("deleted", "deleting")
+    assert ("finalizer.keda.sh" in deleted["message"]) == (deleted["action"] == "deleting")
+    await wait_until(lambda: read_scaled_object(cluster_api, namespace, "web")[0] == 404, 30, "the ScaledObject to go")
 
 
-async def test_keda_hpa_shown_when_it_exists(mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str) -> None:
-    await call(
-        mcp_client,
-        "apply_scaled_object",
-        {"name": "api", "namespace": namespace, "target_name": "api", "triggers": [CRON], "max_replica_count": 4},
-    )
-    # What the KEDA operator would create: an autoscaling/v2 HPA named keda-hpa-<name>.
-    create(
-        cluster_api,
-        f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers",
-        {
-            "apiVersion": "autoscaling/v2",
-            "kind": "HorizontalPodAutoscaler",
-            "metadata": {"name": "keda-hpa-api"},
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
-                "minReplicas": 1,
-                "maxReplicas": 4,
-                "metrics": [
-                    {
-                        "type": "External",
-                        "external": {
-                            "metric": {"name": "s0-cron-UTC-08xxx-018xxx"},
-                            "target": {"type": "AverageValue", "averageValue": "1"},
-                        },
-                    }
-                ],
-            },
-        },
-    )
-    hpa = await call(mcp_client, "get_keda_hpa", {"name": "api", "namespace": namespace})
-    assert hpa["exists"] is True and hpa["max_replicas"] == 4 and hpa["min_replicas"] == 1
-    assert hpa["metrics"][0]["type"] == "External"
+async def _ready(row: Any) -> str | None:
+    ready = (await row())["ready"]
+    return None if ready == "Unknown" else str(ready)
+
+
+def _replicas(cluster_api: ClusterAPI, namespace: str, name: str) -> int:
+    status, answer = cluster_api.request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+    assert status == 200, answer
+    return int(answer["spec"]["replicas"])
 
 
 async def test_scaled_job_create_pause_delete(mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str) -> None:
@@ -146,9 +156,16 @@ async def test_scaled_job_create_pause_delete(mcp_client: Client[Any], cluster_a
     assert "ScaledObjects only" in message
     paused = await call(mcp_client, "pause_keda_scaler", {"name": "batch", "kind": "ScaledJob", "namespace": namespace})
     assert paused["row"]["paused"] == "true"
-    await call(mcp_client, "delete_keda_scaler", {"name": "batch", "kind": "ScaledJob", "namespace": namespace})
-    status, _ = cluster_api.request("GET", f"/apis/keda.sh/v1alpha1/namespaces/{namespace}/scaledjobs/batch")
-    assert status == 404
+    deleted = await call(
+        mcp_client, "delete_keda_scaler", {"name": "batch", "kind": "ScaledJob", "namespace": namespace}
+    )
+    path = f"/apis/keda.sh/v1alpha1/namespaces/{namespace}/scaledjobs/batch"
+    # The operator's finalizer.keda.sh may still hold the object: then the tool says so instead of "deleted".
+    if deleted["action"] == "deleting":
+        assert "finalizer.keda.sh" in deleted["message"] and "marked for deletion" in deleted["message"]
+    else:
+        assert deleted["action"] == "deleted" and "finalizer" not in deleted["message"]
+    await wait_until(lambda: cluster_api.request("GET", path)[0] == 404, within=30, what="the ScaledJob to go")
 
 
 async def test_bad_scaled_objects_are_refused_and_nothing_is_created(

@@ -180,3 +180,32 @@ async def test_delete_unknown_kind_is_a_clear_error(mcp_client: Client[Any], nam
         mcp_client, "delete_resource", {"kind": "flibbertigibbet", "name": "x", "namespace": namespace}
     )
     assert "Unknown kind 'flibbertigibbet'" in message
+
+
+async def test_delete_held_by_a_finalizer_says_so(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
+    for name, tool, arguments in [
+        ("held", "delete_resource", {"kind": "ConfigMap", "name": "held", "namespace": namespace}),
+        ("held-too", "delete_configmap", {"name": "held-too", "namespace": namespace}),
+    ]:
+        body = {"metadata": {"name": name, "finalizers": ["example.com/hold"]}, "data": {"k": "v"}}
+        assert cluster_api.request("POST", path, body)[0] == 201
+        answer = await call(mcp_client, tool, arguments)
+        assert "Deletion has started" in answer["message"] and "finalizer example.com/hold" in answer["message"]
+        status, still = cluster_api.request("GET", f"{path}/{name}")
+        assert status == 200 and still["metadata"]["deletionTimestamp"]
+        # Once the finalizer is removed the object goes.
+        patch = {"metadata": {"finalizers": None}}
+        assert (
+            cluster_api.request("PATCH", f"{path}/{name}", patch, content_type="application/merge-patch+json")[0] == 200
+        )
+
+        def gone(at: str = f"{path}/{name}") -> bool:
+            return cluster_api.request("GET", at)[0] == 404
+
+        await wait_until(gone, 10, "the ConfigMap to go")
+    assert cluster_api.request("POST", path, {"metadata": {"name": "free"}})[0] == 201
+    free = await call(mcp_client, "delete_resource", {"kind": "ConfigMap", "name": "free", "namespace": namespace})
+    assert free["message"] == f"Deleted ConfigMap/free in namespace {namespace}."

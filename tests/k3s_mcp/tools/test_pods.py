@@ -7,6 +7,8 @@ from typing import Any
 from fastmcp import Client
 
 from devcluster.api import ClusterAPI
+from k3s_mcp.views import pod_row
+from k3s_mcp.views.core import pod_row_of_cells, pod_table_items
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, deployment, running_pods, wait_until
 
 
@@ -49,6 +51,53 @@ async def test_get_pods_without_namespace_spans_namespaces(
     await start_deployment(cluster_api, namespace, "spread", 1)
     result = await call(mcp_client, "get_pods", {"labels": "app=spread", "limit": 500})
     assert namespace in {row["namespace"] for row in result["items"]}
+
+
+async def test_pod_rows_from_the_servers_table_match_rows_from_the_objects(
+    mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str
+) -> None:
+    """get_pods reads the API server's Table of pods; each row must say what the objects themselves say, for a
+    running pod and for one that cannot be scheduled (no node, no IP), in one namespace and across namespaces."""
+    await start_deployment(cluster_api, namespace, "web", 2)
+    stuck = {
+        "metadata": {"name": "stuck", "labels": {"app": "stuck"}},
+        "spec": {"nodeSelector": {"k3s-mcp/no-such-node": "true"}, "containers": [{"name": "c", "image": "x:1"}]},
+    }
+    create(cluster_api, f"/api/v1/namespaces/{namespace}/pods", stuck)
+    status, listing = cluster_api.request("GET", f"/api/v1/namespaces/{namespace}/pods")
+    assert status == 200
+    expected = {row.name: row.model_dump(exclude={"age"}) for row in (pod_row(pod) for pod in listing["items"])}
+    assert expected["stuck"]["status"] == "Pending" and expected["stuck"]["node"] is None
+    for arguments in ({"namespace": namespace}, {"labels": "app in (web,stuck)"}):
+        rows = (await call(mcp_client, "get_pods", arguments))["items"]
+        rows = [row for row in rows if row["namespace"] == namespace]
+        assert {row["name"]: {k: v for k, v in row.items() if k != "age"} for row in rows} == expected, arguments
+        assert all(row["age"].endswith(("s", "m")) for row in rows)
+
+
+def test_a_table_that_is_not_the_pod_printers_is_not_read_as_one() -> None:
+    columns = [{"name": title} for title in ("Name", "Ready", "Status", "Restarts", "Age", "IP", "Node")]
+    good = {
+        "columnDefinitions": columns,
+        "rows": [{"cells": ["a", "1/1", "Running", "2 (5m ago)", "3d4h", "<none>", "n"]}],
+    }
+    items = pod_table_items(good, "shop")
+    assert items is not None
+    assert pod_row_of_cells(items[0]).model_dump() == {
+        "name": "a",
+        "namespace": "shop",
+        "ready": "1/1",
+        "status": "Running",
+        "restarts": 2,
+        "age": "3d",
+        "node": "n",
+        "ip": None,
+    }
+    assert pod_table_items({**good, "columnDefinitions": columns[:-1]}, "shop") is None  # a column missing
+    for cells in (["a", "1/1", "Running", "many", "3d", "-", "n"], ["a", "1/1", "Running", "0", "soon", "-", "n"]):
+        assert pod_table_items({"columnDefinitions": columns, "rows": [{"cells": cells}]}, "shop") is None
+    # Across namespaces a row without its object's metadata has no namespace: not a row to guess.
+    assert pod_table_items(good, None) is None
 
 
 async def test_get_logs_returns_a_bounded_tail(
