@@ -6,20 +6,37 @@ import asyncio
 import contextlib
 import json
 import os
+import ssl
 import statistics
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import httpx
 from fastmcp import Client
-from fastmcp.client.transports import StdioTransport
+from fastmcp.client.transports import ClientTransport, StdioTransport, StreamableHttpTransport
+from kubernetes_asyncio.client import Configuration
+from kubernetes_asyncio.config.kube_config import load_kube_config
 from mcp import types as mcp_types
 
-from bench.peers import OPERATIONS, CallBuilder, KubectlRun, Peer, RunBuilder, ToolCall, split_documents
+from bench.peers import (
+    OPERATIONS,
+    CallBuilder,
+    KubectlRun,
+    Peer,
+    RawBuilder,
+    RawRequest,
+    RunBuilder,
+    ToolCall,
+    split_documents,
+)
 from bench.settings import BenchSettings
 from bench.workload import Targets
+from devcluster.processes import free_port, stop_async_process
 
 THROUGHPUT_OPERATION = "list_pods_namespace"
 # (text of the answer, error message, bytes on the wire): exactly one of text and error is set.
@@ -65,12 +82,18 @@ class PeerResult:
     status: str = "ok"
     error: str | None = None
     cold_start_ms: list[float] = field(default_factory=list)
+    first_start_ms: float | None = None
+    first_call_ms: float | None = None
     tools: int | None = None
     schema_text: str | None = None
     operations: dict[str, OperationResult] = field(default_factory=dict)
     throughput: dict[str, dict[str, Any]] = field(default_factory=dict)
     rss_after_mb: float | None = None
     rss_peak_mb: float | None = None
+    # `http_calls_per_session` sequential calls on one session (MCP contenders), and the HTTP contender's
+    # `http_sessions` sessions each making as many sequential calls at once.
+    sequential: dict[str, Any] = field(default_factory=dict)
+    sessions: dict[str, Any] = field(default_factory=dict)
 
 
 def percentile(samples: list[float], q: float) -> float | None:
@@ -185,6 +208,46 @@ def _transport(command: list[str], env: dict[str, str], log_dir: Path, key: str)
     return StdioTransport(command[0], command[1:], env=env, log_file=log_dir / f"{key}.stderr.log", keep_alive=False)
 
 
+@contextlib.asynccontextmanager
+async def http_server(
+    command: list[str], env: dict[str, str], log_dir: Path, key: str, settings: BenchSettings
+) -> AsyncIterator[str]:
+    """Our server on streamable HTTP on a free loopback port (started now, stopped on exit); yields the MCP URL."""
+    port = free_port()
+    with (log_dir / f"{key}.stderr.log").open("ab") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            *command, "--port", str(port), env=env, stdout=log_file, stderr=log_file, stdin=asyncio.subprocess.DEVNULL
+        )
+    try:
+        deadline = time.monotonic() + settings.start_timeout_seconds
+        async with httpx.AsyncClient() as probe:
+            while True:
+                if process.returncode is not None:
+                    raise RuntimeError(f"{key} exited with {process.returncode} (see {key}.stderr.log)")
+                with contextlib.suppress(httpx.TransportError):
+                    if (await probe.get(f"http://127.0.0.1:{port}/health", timeout=1)).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{key} did not answer /health within {settings.start_timeout_seconds:.0f} s")
+                await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        await stop_async_process(process)
+
+
+@contextlib.asynccontextmanager
+async def mcp_endpoint(
+    peer: Peer, command: list[str], env: dict[str, str], log_dir: Path, settings: BenchSettings
+) -> AsyncIterator[Callable[[], ClientTransport]]:
+    """A factory of client transports to one running server: a new stdio process per transport, or one HTTP
+    server (started here) for every transport."""
+    if peer.transport == "http":
+        async with http_server(command, env, log_dir, peer.key, settings) as url:
+            yield lambda: StreamableHttpTransport(url)
+    else:
+        yield lambda: _transport(command, env, log_dir, peer.key)
+
+
 async def measure_mcp(
     peer: Peer,
     command: list[str],
@@ -195,23 +258,49 @@ async def measure_mcp(
     *,
     throughput: bool = True,
 ) -> PeerResult:
-    """Start the server ``cold_starts`` times, then drive every operation and the throughput bursts on one session."""
+    """Start the server ``cold_starts`` times, then drive every operation and the throughput bursts on one session
+    (the HTTP contender also with ``http_sessions`` sessions at once)."""
     outcome = PeerResult(peer.key, peer.title, peer.language, peer.version)
     timeout = settings.call_timeout_seconds
-    for _ in range(settings.cold_starts):
+    # A user cache of the contender's own, empty at its first start: our stdio server keeps a snapshot of its
+    # handshake there (k3s_mcp.stdio_start), so the first start is timed apart from the later ones.
+    cache = tempfile.TemporaryDirectory(prefix="bench-cache-")
+    env = {**env, "XDG_CACHE_HOME": cache.name}
+    for start in range(settings.cold_starts + 1):
         t0 = time.perf_counter()
-        async with Client(_transport(command, env, log_dir, peer.key), timeout=settings.start_timeout_seconds) as c:
+        # Process start to the first tools/list answer, for HTTP as for stdio (the server's start included).
+        async with (
+            mcp_endpoint(peer, command, env, log_dir, settings) as transports,
+            Client(transports(), timeout=settings.start_timeout_seconds) as c,
+        ):
             listing = await c.list_tools_mcp()
-            outcome.cold_start_ms.append((time.perf_counter() - t0) * 1000)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if start == 0:
+                outcome.first_start_ms = elapsed
+            else:
+                outcome.cold_start_ms.append(elapsed)
     outcome.tools = len(listing.tools)
     outcome.schema_text = listing.model_dump_json(by_alias=True, exclude_none=True)
+    # Process start to the answer of a first call (after tools/list): what a start defers shows here.
+    first = peer.operations[THROUGHPUT_OPERATION](targets, 0)
+    t0 = time.perf_counter()
+    async with (
+        mcp_endpoint(peer, command, env, log_dir, settings) as transports,
+        Client(transports(), timeout=settings.start_timeout_seconds) as c,
+    ):
+        await c.list_tools_mcp()
+        await c.call_tool_mcp(first.tool, first.arguments, timeout=timeout)
+        outcome.first_call_ms = (time.perf_counter() - t0) * 1000
 
     sampler = RssSampler()
-    async with Client(_transport(command, env, log_dir, peer.key), timeout=timeout) as client:
+    async with (
+        mcp_endpoint(peer, command, env, log_dir, settings) as transports,
+        Client(transports(), timeout=timeout) as client,
+    ):
         sampler.start()
 
-        async def call(tool_call: ToolCall) -> CallOutcome:
-            answer = await client.call_tool_mcp(tool_call.tool, tool_call.arguments, timeout=timeout)
+        async def call(tool_call: ToolCall, on: Client[Any] = client) -> CallOutcome:
+            answer = await on.call_tool_mcp(tool_call.tool, tool_call.arguments, timeout=timeout)
             text = result_text(answer)
             if answer.is_error:
                 return None, text or "isError without text", None
@@ -247,10 +336,107 @@ async def measure_mcp(
             build = peer.operations[THROUGHPUT_OPERATION]
             for level in settings.concurrency_levels:
                 outcome.throughput[str(level)] = await _burst(settings, level, lambda i: call(build(targets, i)))
+            # One session's sequential calls, timed like each of the HTTP contender's sessions.
+            outcome.sequential = await _sequential(settings, lambda i: call(build(targets, i)))
+            if peer.transport == "http":
+                outcome.sessions = await _sessions(settings, transports, lambda c, i: call(build(targets, i), c))
         outcome.rss_after_mb = child_tree_rss_mb()
         await sampler.stop()
         outcome.rss_peak_mb = max(sampler.peak, outcome.rss_after_mb)
+    cache.cleanup()
     return outcome
+
+
+async def _sequential(settings: BenchSettings, run_one: Callable[[int], Awaitable[CallOutcome]]) -> dict[str, Any]:
+    """``http_calls_per_session`` sequential calls on one session: calls/s over their wall time."""
+    latencies: list[float] = []
+    errors = 0
+    started = time.perf_counter()
+    for index in range(settings.http_calls_per_session):
+        t0 = time.perf_counter()
+        _, error, _ = await asyncio.wait_for(run_one(index), settings.call_timeout_seconds)
+        if error is None:
+            latencies.append((time.perf_counter() - t0) * 1000)
+        else:
+            errors += 1
+    seconds = time.perf_counter() - started
+    return {
+        "operation": THROUGHPUT_OPERATION,
+        "sessions": 1,
+        "calls": len(latencies) + errors,
+        "ok": len(latencies),
+        "errors": errors,
+        "seconds": round(seconds, 3),
+        "calls_per_s": len(latencies) / seconds if seconds > 0 else None,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+    }
+
+
+async def _sessions(
+    settings: BenchSettings,
+    transports: Callable[[], ClientTransport],
+    run_one: Callable[[Client[Any], int], Awaitable[CallOutcome]],
+) -> dict[str, Any]:
+    """``http_sessions`` sessions open at once, each making ``http_calls_per_session`` sequential calls; calls/s
+    over the wall time from the moment every session is open (and has made one untimed call)."""
+    count, calls = settings.http_sessions, settings.http_calls_per_session
+    latencies: list[float] = []
+    errors = 0
+    first_error: str | None = None
+    ready = asyncio.Barrier(count + 1)
+    timed = asyncio.Event()
+    finished = asyncio.Event()
+    remaining = count
+
+    async def session() -> None:
+        nonlocal errors, first_error, remaining
+        async with Client(transports(), timeout=settings.call_timeout_seconds) as client:
+            await run_one(client, 0)
+            await ready.wait()
+            for index in range(calls):
+                t0 = time.perf_counter()
+                try:
+                    _, error, _ = await asyncio.wait_for(run_one(client, index), settings.call_timeout_seconds)
+                except TimeoutError:
+                    error = "timeout"
+                except Exception as exc:  # a failing call is a result, not the end of the run
+                    error = f"{type(exc).__name__}: {exc}"
+                if error is None:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors += 1
+                    first_error = first_error or error[:300]
+            remaining -= 1
+            if remaining == 0:
+                timed.set()
+            await finished.wait()  # sessions close together, after the clock stopped
+
+    tasks = [asyncio.create_task(session()) for _ in range(count)]
+    try:
+        await asyncio.wait_for(ready.wait(), settings.start_timeout_seconds)
+        started = time.perf_counter()
+        await asyncio.wait_for(timed.wait(), settings.call_timeout_seconds * calls)
+        seconds = time.perf_counter() - started
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    finished.set()
+    await asyncio.gather(*tasks)
+    return {
+        "operation": THROUGHPUT_OPERATION,
+        "sessions": count,
+        "calls": len(latencies) + errors,
+        "ok": len(latencies),
+        "errors": errors,
+        "first_error": first_error,
+        "seconds": round(seconds, 3),
+        "calls_per_s": len(latencies) / seconds if seconds > 0 else None,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+    }
 
 
 async def _burst(
@@ -345,6 +531,70 @@ async def measure_kubectl(
         outcome.throughput[str(level)] = await _burst(settings, level, lambda i: run(build(targets, i)))
     outcome.rss_after_mb = 0.0
     return outcome
+
+
+@contextlib.asynccontextmanager
+async def raw_api_session(kubeconfig: str) -> AsyncIterator[tuple[aiohttp.ClientSession, str, dict[str, str]]]:
+    """One keep-alive aiohttp session with the kubeconfig's credentials (client certificate or bearer token):
+    the session, the server URL and the headers of every request."""
+    configuration = Configuration()
+    await load_kube_config(config_file=kubeconfig, client_configuration=configuration)
+    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
+    if configuration.cert_file:
+        context.load_cert_chain(configuration.cert_file, configuration.key_file)
+    if not configuration.verify_ssl:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    headers = {"Accept": "application/json", "User-Agent": "bench-raw-api"}
+    token = (configuration.api_key or {}).get("authorization") or (configuration.api_key or {}).get("BearerToken")
+    if token:
+        headers["Authorization"] = token if token.lower().startswith("bearer ") else f"Bearer {token}"
+    connector = aiohttp.TCPConnector(ssl=context, limit=100, keepalive_timeout=60)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        yield session, str(configuration.host), headers
+
+
+async def measure_raw_api(peer: Peer, kubeconfig: str, targets: Targets, settings: BenchSettings) -> PeerResult:
+    """The API requests our tools send, on one keep-alive connection pool: the floor under every contender."""
+    outcome = PeerResult(peer.key, peer.title, peer.language, peer.version)
+    async with raw_api_session(kubeconfig) as (session, host, headers):
+
+        async def send(requests: list[RawRequest]) -> CallOutcome:
+            texts, wire = [], 0
+            for request in requests:
+                async with session.request(
+                    request.method,
+                    host + request.path,
+                    params=request.query,
+                    data=request.body,
+                    headers={**headers, "Content-Type": request.content_type, "Accept": request.accept},
+                ) as response:
+                    body = await response.read()
+                if response.status >= 400 and not (request.missing_ok and response.status == 404):
+                    return None, f"{response.status}: {body[:300].decode(errors='replace')}", None
+                texts.append(body.decode(errors="replace"))
+                wire += len(body)
+            return "\n".join(texts), None, wire
+
+        for operation, build in peer.raw.items():
+            first = build(targets, 0)
+            described = " + ".join(f"{r.method} {r.path}" + (f"?{_query(r)}" if r.query else "") for r in first)
+            op_result = OperationResult(call=described)
+
+            async def send_once(index: int, build: RawBuilder = build) -> CallOutcome:
+                return await send(build(targets, index))
+
+            await _timed_calls(settings, settings.calls_per_operation, send_once, op_result)
+            outcome.operations[operation] = op_result
+        build = peer.raw[THROUGHPUT_OPERATION]
+        for level in settings.concurrency_levels:
+            outcome.throughput[str(level)] = await _burst(settings, level, lambda i: send(build(targets, i)))
+    outcome.rss_after_mb = 0.0
+    return outcome
+
+
+def _query(request: RawRequest) -> str:
+    return "&".join(f"{key}={value}" for key, value in request.query)
 
 
 def operation_names() -> list[str]:

@@ -1,8 +1,9 @@
 """The contenders: how each is installed (pinned, into a throwaway directory), started, and asked to do each operation.
 
-Every MCP server is driven by the same ``fastmcp.Client`` over stdio; kubectl runs as one process per operation.
-Operation names are the keys of ``OPERATIONS``; each peer maps them to its own tool and arguments, found by
-reading its tools/list.
+Every MCP server is driven by the same ``fastmcp.Client`` over stdio (ours also over streamable HTTP); kubectl runs
+as one process per operation; the raw-API contender sends the API request our tool sends, on one keep-alive
+connection with the kubeconfig's credentials, so ours minus it is our per-call overhead. Operation names are the keys
+of ``OPERATIONS``; each peer maps them to its own tool and arguments, found by reading its tools/list.
 """
 
 from __future__ import annotations
@@ -51,8 +52,24 @@ class KubectlRun:
     stdin: str | None = None
 
 
+@dataclass(frozen=True)
+class RawRequest:
+    """One Kubernetes API request (path relative to the server, query pairs, JSON or YAML body)."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]] = field(default_factory=list)
+    body: str | None = None
+    content_type: str = "application/json"
+    accept: str = "application/json"
+    # A 404 is an answer, not a failure (apply's read of an object it may be about to create).
+    missing_ok: bool = False
+
+
 CallBuilder = Callable[[Targets, int], ToolCall]
 RunBuilder = Callable[[Targets, int], KubectlRun]
+# A raw-API operation is one or more requests, timed together (the manifest's three objects are three applies).
+RawBuilder = Callable[[Targets, int], list[RawRequest]]
 
 
 @dataclass
@@ -68,10 +85,13 @@ class Peer:
     env: dict[str, str] = field(default_factory=dict)
     operations: dict[str, CallBuilder] = field(default_factory=dict)
     runs: dict[str, RunBuilder] = field(default_factory=dict)
+    raw: dict[str, RawBuilder] = field(default_factory=dict)
+    # MCP peers: "stdio" or "http" (streamable HTTP, driven by `http_sessions` concurrent sessions as well).
+    transport: str = "stdio"
 
     @property
     def is_mcp(self) -> bool:
-        return not self.runs
+        return not self.runs and not self.raw
 
 
 def _replicas(index: int) -> int:
@@ -162,6 +182,16 @@ def _install_py(settings: BenchSettings, kubeconfig: str) -> list[str]:
     return [str(venv / "bin" / "kubectl-mcp")]
 
 
+def _install_ours_http(settings: BenchSettings, kubeconfig: str) -> list[str]:
+    return [*_install_ours(settings, kubeconfig), "--transport", "http", "--host", "127.0.0.1"]
+
+
+def _install_raw(settings: BenchSettings, kubeconfig: str) -> list[str]:
+    if not Path(kubeconfig).exists():
+        raise PeerUnavailable(f"no kubeconfig at {kubeconfig}")
+    return []
+
+
 def _install_kubectl(settings: BenchSettings, kubeconfig: str) -> list[str]:
     try:
         return [str(kubectl_path())]
@@ -208,6 +238,23 @@ def build_peers(settings: BenchSettings) -> list[Peer]:
         install=_install_ours,
         env={"K3S_TOOLSETS": "core"},
         operations={name: _renamed(build, "k3s-mcp", "k3s-mcp-core") for name, build in ours.operations.items()},
+    )
+    http = Peer(
+        key="k3s-mcp-http",
+        title="k3s-mcp over streamable HTTP",
+        language="Python",
+        version="working tree",
+        install=_install_ours_http,
+        transport="http",
+        operations={name: _renamed(build, "k3s-mcp", "k3s-mcp-http") for name, build in ours.operations.items()},
+    )
+    raw = Peer(
+        key=RAW_API,
+        title="raw API request (keep-alive aiohttp)",
+        language="HTTP",
+        version="kubeconfig credentials",
+        install=_install_raw,
+        raw=_raw_operations(settings),
     )
     go = Peer(
         key="kubernetes-mcp-server",
@@ -324,7 +371,66 @@ def build_peers(settings: BenchSettings) -> list[Peer]:
             ),
         },
     )
-    return [ours, core, go, ts, py, kubectl]
+    return [ours, core, http, raw, go, ts, py, kubectl]
+
+
+RAW_API = "raw-api"
+# What the API server is asked to apply as, the field manager of the raw contender's server-side applies.
+RAW_FIELD_MANAGER = "bench-raw-api"
+# Kind of each object in the bench manifest -> (API group path, plural).
+_MANIFEST_KINDS = {"ConfigMap": ("/api/v1", "configmaps"), "Service": ("/api/v1", "services")}
+_MANIFEST_KINDS["Deployment"] = ("/apis/apps/v1", "deployments")
+
+
+# The server-side Table get_pods asks for (cells only in one namespace, with each row's metadata across them).
+RAW_TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+
+def _raw_operations(settings: BenchSettings) -> dict[str, RawBuilder]:
+    """The API requests our tools send for each operation, request for request: the list page size is our default
+    list limit, pod lists are the server's Table, scale reads the replica count it reports as "from" before its
+    merge patch, and apply reads each object (created, configured or unchanged) before applying it."""
+    page = str(settings.raw_list_limit)
+    write = [("fieldManager", RAW_FIELD_MANAGER)]
+
+    def apply_three(targets: Targets, index: int) -> list[RawRequest]:
+        requests = []
+        for document in split_documents(targets.manifest(RAW_API, index)):
+            kind = next(line.split(":", 1)[1].strip() for line in document.splitlines() if line.startswith("kind:"))
+            prefix, plural = _MANIFEST_KINDS[kind]
+            name = f"applied-{RAW_API}"
+            path = f"{prefix}/namespaces/{targets.ops_namespace}/{plural}/{name}"
+            query = [*write, ("force", "true")]
+            requests.append(RawRequest("GET", path, missing_ok=True))
+            requests.append(RawRequest("PATCH", path, query, document, "application/apply-patch+yaml"))
+        return requests
+
+    def scale(targets: Targets, index: int) -> list[RawRequest]:
+        path = f"/apis/apps/v1/namespaces/{targets.ops_namespace}/deployments/{targets.scale_target(RAW_API)}"
+        body = f'{{"spec": {{"replicas": {_replicas(index)}}}}}'
+        return [RawRequest("GET", path), RawRequest("PATCH", path, write, body, "application/merge-patch+json")]
+
+    return {
+        "list_pods_namespace": lambda t, i: [
+            RawRequest(
+                "GET",
+                f"/api/v1/namespaces/{t.namespace}/pods",
+                [("limit", page), ("includeObject", "None")],
+                accept=RAW_TABLE,
+            )
+        ],
+        "list_pods_all": lambda t, i: [
+            RawRequest("GET", "/api/v1/pods", [("limit", "5000"), ("includeObject", "Metadata")], accept=RAW_TABLE)
+        ],
+        "get_deployment": lambda t, i: [
+            RawRequest("GET", f"/apis/apps/v1/namespaces/{t.namespace}/deployments/{t.deployment}")
+        ],
+        "logs_tail_100": lambda t, i: [
+            RawRequest("GET", f"/api/v1/namespaces/{t.namespace}/pods/{t.log_pod}/log", [("tailLines", "100")])
+        ],
+        "scale_deployment": scale,
+        "apply_manifest_3": apply_three,
+    }
 
 
 def _renamed(build: CallBuilder, old: str, new: str) -> CallBuilder:

@@ -13,11 +13,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # the backend must be chosen before pyplot loads
 
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
+# Where our server's start-up and per-call time go, from the profiles behind the performance work.
+PROFILE = Path(__file__).resolve().parent / "profile.md"
 OURS = "k3s-mcp"
+RAW_API = "raw-api"
+HTTP = "k3s-mcp-http"
+# The per-call overhead target: a call's p50 minus the raw API request's p50.
+OVERHEAD_TARGET_MS = 3.0
 # One colour per contender across every plot.
 COLOURS = {
     OURS: "#1f77b4",
     "k3s-mcp-core": "#17becf",
+    "k3s-mcp-http": "#aec7e8",
+    "raw-api": "#7f7f7f",
     "kubernetes-mcp-server": "#d62728",
     "mcp-server-kubernetes": "#9467bd",
     "kubectl-mcp-server": "#2ca02c",
@@ -129,7 +137,9 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
         f"Machine: {document['machine']['cpus']} CPUs, Python {document['machine']['python']}, "
         f"{document['machine']['system']}. Whole run: {document['duration_s']:.0f} s. "
         f"{'Quick mode (tiny workload). ' if document['quick'] else ''}"
-        "Every MCP server is driven by the same `fastmcp.Client` over stdio; kubectl runs as one process per call. "
+        "Every MCP server is driven by the same `fastmcp.Client` over stdio (k3s-mcp-http: over streamable HTTP); "
+        "kubectl runs as one process per call; the raw-API contender sends the API requests our tools send on one "
+        "keep-alive connection, the floor under every contender. "
         "A figure in parentheses is the ratio to the best contender for that column (1.0× = best; "
         "for throughput, best ÷ value). "
         f"Cluster: a local kube-apiserver 1.37 with KWOK nodes; {document['workload'].get('pods_total_running')} "
@@ -158,16 +168,20 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
     lines += [
         "## Start-up, schema and memory",
         "",
-        "Cold start is process start to the first `tools/list` answer (median of the starts). RSS is the server's "
-        "process tree after the run (kubectl: the peak of one process).",
+        "Cold start is process start to the first `tools/list` answer (median of the starts after the first); "
+        "first start is the first of them, with an empty user cache (our stdio server then has no handshake "
+        "snapshot yet); first call is process start to the answer of a first `list_pods_namespace` call. RSS is the "
+        "server's process tree after the run (kubectl: the peak of one process).",
         "",
-        "| contender | cold start ms | tools/list tokens | RSS after run MB | RSS peak MB |",
-        "|---|---:|---:|---:|---:|",
+        "| contender | cold start ms | first start ms | first call ms | tools/list tokens | RSS after run MB "
+        "| RSS peak MB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for p in peers:
         k = p["key"]
         lines.append(
             f"| {p['title']} | {_cell(cold.get(k), cold_r.get(k), digits=0)} "
+            f"| {_fmt(p.get('first_start_ms'), 0)} | {_fmt(p.get('first_call_ms'), 0)} "
             f"| {_cell(schema.get(k), schema_r.get(k), digits=0)} "
             f"| {_cell(rss.get(k), rss_r.get(k))} | {_cell(rss_peak.get(k), peak_r.get(k))} |"
         )
@@ -205,6 +219,10 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
             cells.append(_cell(tput[lv][k], ratios(tput[lv], higher_is_better=True)[k]) + error)
         lines.append(f"| {p['title']} | " + " | ".join(cells) + " |")
 
+    lines += _overhead_lines(document, ops)
+    lines += _http_lines(document)
+    lines += _install_lines(document.get("installs") or {})
+
     lines += ["", "## Response size (bytes of text a model reads / tokens)", ""]
     lines += ["| contender | " + " | ".join(ops) + " |", "|---|" + "---:|" * len(ops)]
     size = {op: _metric(peers, _op(op, "text_bytes")) for op in ops}
@@ -222,6 +240,8 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
         for op, entry in p["operations"].items():
             lines.append(f"| {p['title']} | {op} | `{entry['call']}` |")
 
+    lines += _wake_lines(document.get("wake") or {})
+    lines += _answer_lines(document.get("answers") or {})
     lines += ["", "## Cortex activator", ""]
     activator = document.get("activator") or {}
     if activator.get("status") == "ok":
@@ -234,8 +254,9 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
     )
     lines += ["", "## Where ours is not the best", ""]
     lines += [f"- {item}" for item in slower] or ["- Nowhere in this run."]
-    if ANALYSIS.exists():
-        lines += ["", ANALYSIS.read_text().strip()]
+    for notes in (ANALYSIS, PROFILE):
+        if notes.exists():
+            lines += ["", notes.read_text().strip()]
 
     if plots and peers:
         lines += ["", "## Plots", ""]
@@ -256,17 +277,178 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
     return path
 
 
+def _overhead_lines(document: dict[str, Any], ops: list[str]) -> list[str]:
+    """Each MCP contender's p50 minus the raw API request's p50, per operation."""
+    overhead: dict[str, dict[str, Any]] = document.get("overhead") or {}
+    if not overhead:
+        return ["", "## Per-call overhead", "", "Not measured: the raw-API contender did not run.", ""]
+    titles = {p["key"]: p["title"] for p in document["peers"]}
+    raw = next(p for p in document["peers"] if p["key"] == RAW_API)
+    lines = [
+        "",
+        "## Per-call overhead (p50 minus the raw API request's p50, ms)",
+        "",
+        "The raw API requests are what our tool sends (first row, p50 ms). "
+        f"Target for ours: <= {OVERHEAD_TARGET_MS:g} ms (✓ where met).",
+        "",
+        "| contender | " + " | ".join(ops) + " |",
+        "|---|" + "---:|" * len(ops),
+        f"| {raw['title']} (p50 ms) | "
+        + " | ".join(_fmt((raw["operations"].get(op) or {}).get("p50_ms"), 2) for op in ops)
+        + " |",
+    ]
+    for key, rows in overhead.items():
+        cells = []
+        for op in ops:
+            row = rows.get(op)
+            if row is None:
+                cells.append("–")
+                continue
+            mark = " ✓" if key.startswith(OURS) and row["overhead_ms"] <= OVERHEAD_TARGET_MS else ""
+            cells.append(f"{row['overhead_ms']:+.1f}{mark}")
+        lines.append(f"| {titles.get(key, key)} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _http_lines(document: dict[str, Any]) -> list[str]:
+    """The HTTP contender's sessions at once beside one stdio session's sequential calls."""
+    peers = {p["key"]: p for p in _ok(document)}
+    http, stdio = peers.get(HTTP), peers.get(OURS)
+    if http is None or not http.get("sessions"):
+        return ["## Streamable HTTP", "", "Not measured: the HTTP contender did not run.", ""]
+    sessions = http["sessions"]
+    lines = [
+        f"## Streamable HTTP: {sessions['sessions']} sessions at once vs one stdio session",
+        "",
+        f"Each session makes {sessions['calls'] // max(sessions['sessions'], 1)} sequential calls of "
+        f"`{sessions['operation']}` after one untimed call; calls/s over the wall time of all sessions' calls.",
+        "",
+        "| transport | sessions | calls/s | p50 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for title, entry in (("stdio", (stdio or {}).get("sequential")), ("streamable HTTP", http.get("sequential"))):
+        if entry:
+            lines.append(
+                f"| {title} | 1 | {_fmt(entry.get('calls_per_s'))} | {_fmt(entry.get('p50_ms'))} "
+                f"| {_fmt(entry.get('p99_ms'))} |"
+            )
+    error = f" ⚠{sessions['errors']} errors" if sessions.get("errors") else ""
+    lines.append(
+        f"| streamable HTTP | {sessions['sessions']} | {_fmt(sessions.get('calls_per_s'))}{error} "
+        f"| {_fmt(sessions.get('p50_ms'))} | {_fmt(sessions.get('p99_ms'))} |"
+    )
+    one = ((stdio or {}).get("sequential") or {}).get("calls_per_s")
+    if one and sessions.get("calls_per_s"):
+        ratio = sessions["calls_per_s"] / one
+        lines += ["", f"{sessions['sessions']} HTTP sessions make {ratio:.2f}× one stdio session's calls/s."]
+    return [*lines, ""]
+
+
+def _install_lines(installs: dict[str, Any]) -> list[str]:
+    lines = ["## Install (fresh environment, `uv pip install` from the registry, empty cache)", ""]
+    if installs.get("status") != "ok":
+        return [*lines, f"Not measured: {installs.get('status', 'skipped')} {installs.get('error', '')}".strip(), ""]
+    lines += ["| what | install s | environment MB | packages |", "|---|---:|---:|---:|"]
+    for variant in ("server", "server+cortex"):
+        entry = installs.get(variant) or {}
+        if "error" in entry:
+            lines.append(f"| {variant} | failed: {str(entry['error'])[:120]} | – | – |")
+        else:
+            lines.append(
+                f"| {variant} | {_fmt(entry.get('install_s'))} | {_fmt(entry.get('venv_mb'))} "
+                f"| {_fmt(entry.get('packages'), 0)} |"
+            )
+    return [*lines, ""]
+
+
+def _wake_lines(wake: dict[str, Any]) -> list[str]:
+    """bench/wake.py: seconds from the request to each stage, through KEDA and through the direct scale."""
+    lines = ["", "## Scale from zero (wake time)", ""]
+    if wake.get("status") != "ok":
+        return [*lines, f"Not measured: {wake.get('status')}: {wake.get('error', '')}", ""]
+    lines += [
+        "Seconds from the request; median (min-max) over the rounds.",
+        "",
+        "| path | rounds | replica at 1 | replica ready | layer started | answered | answers |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+
+    def stage(stats: dict[str, Any]) -> str:
+        return f"{_fmt(stats.get('median'), 2)} ({_fmt(stats.get('min'), 2)}-{_fmt(stats.get('max'), 2)})"
+
+    for path, data in (wake.get("results") or {}).items():
+        if not isinstance(data, dict) or "to_answer_s" not in data:
+            continue
+        lines.append(
+            f"| {path} | {data.get('rounds')} | {stage(data['to_replica_s'])} | {stage(data['to_ready_replica_s'])} "
+            f"| {stage(data['to_layer_started_s'])} | {stage(data['to_answer_s'])} | {', '.join(data['answers'])} |"
+        )
+    return [*lines, ""]
+
+
+def _answer_lines(answers: dict[str, Any]) -> list[str]:
+    """bench/answers.py: tokens of the same answers from k3s-mcp and kubectl."""
+    lines = ["", "## Answer sizes", ""]
+    if answers.get("status") != "ok":
+        return [*lines, f"Not measured: {answers.get('status')}: {answers.get('error', '')}", ""]
+    lines += ["| answer | source | rows | chars | tokens | tokens/row |", "|---|---|---:|---:|---:|---:|"]
+    for size in answers.get("results") or []:
+        rows = size.get("rows") or 0
+        per_row = f"{size['tokens'] / rows:.1f}" if rows else ""
+        lines.append(
+            f"| {size.get('answer')} | {size.get('source')} | {rows} | {size.get('chars', 0):,} "
+            f"| {size.get('tokens', 0):,} | {per_row} |"
+        )
+    return [*lines, ""]
+
+
+def _tier_table(title: str, tiers: Any) -> list[str]:
+    if not isinstance(tiers, dict) or not tiers:
+        return []
+    lines = [f"| {title} | requests | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
+    for tier, stats in tiers.items():
+        if isinstance(stats, dict):
+            p50 = stats.get("p50_ms", stats.get("p50"))
+            p99 = stats.get("p99_ms", stats.get("p99"))
+            lines.append(f"| {tier} | {stats.get('count')} | {_fmt(p50, 2)} | {_fmt(p99, 2)} |")
+    return [*lines, ""]
+
+
 def _activator_lines(data: dict[str, Any]) -> list[str]:
     """The activator's own JSON (bench/activator.py) as tables; unknown shapes fall back to the raw JSON."""
     lines: list[str] = []
-    tiers = data.get("latency_by_answering_tier")
-    if isinstance(tiers, dict):
-        lines += ["| answering tier | requests | p50 ms | p99 ms |", "|---|---:|---:|---:|"]
-        for tier, stats in tiers.items():
+    lines += _tier_table("tier (tiers 1-2, held-out part)", data.get("tier_latency_ms"))
+    for key, part in (("model_tiers", "held-out"), ("model_tiers_train", "train")):
+        models = data.get(key) or {}
+        whole = bool(models.get("whole_part"))
+        scope = f"whole {part} part" if whole else f"{part} sample"
+        lines += _tier_table(f"tier (with the Qwen models, {scope})", models.get("tier_latency_ms"))
+        with_models = models.get("accuracy_with_models") or {}
+        if "accuracy" not in with_models:
+            continue
+        act = with_models.get("act_accuracy") or {}
+        chitchat = (with_models.get("per_category") or {}).get("chitchat") or {}
+        lines.append(
+            f"- all four tiers (3-4 on the real models) on the {scope} ({with_models.get('total')} requests): "
+            f"{with_models['accuracy']:.1%} right; act {act.get('accuracy', 0):.1%} "
+            f"({act.get('correct')}/{act.get('answered')}); chit-chat refused {chitchat.get('correct')}/"
+            f"{chitchat.get('answered')}; unsafe changes {with_models.get('unsafe_changes')}, wrong-tool destructive "
+            f"{with_models.get('wrong_tool_destructive')}"
+        )
+    learning = data.get("learning") or {}
+    if "learned_queries" in learning:
+        lines.append(
+            f"- after {learning['learned_queries']:,} learned queries: {learning.get('stored_learned_routes')} stored "
+            f"(max {learning.get('max_learned_routes')}), {learning.get('merged_near_duplicates')} merged, "
+            f"{learning.get('evicted')} evicted"
+        )
+    cold = data.get("cold_cortex_route") or {}
+    for label, runs in cold.items():
+        if isinstance(runs, dict) and "first" in runs:
             lines.append(
-                f"| {tier} | {stats.get('count')} | {_fmt(stats.get('p50_ms'), 2)} | {_fmt(stats.get('p99_ms'), 2)} |"
+                f"- cold `cortex route` ({label}): {_fmt(runs['first'].get('seconds'), 2)} s, then "
+                f"{_fmt(runs['second'].get('seconds'), 2)} s ({runs['first'].get('tier')})"
             )
-        lines.append("")
     facts = []
     if "offline_cascade_queries_per_second" in data:
         facts.append(
@@ -274,7 +456,9 @@ def _activator_lines(data: dict[str, Any]) -> list[str]:
         )
     accuracy = data.get("accuracy") or {}
     if "accuracy" in accuracy:
-        facts.append(f"routing accuracy on {accuracy.get('total')} labelled requests: {accuracy['accuracy']:.1%}")
+        facts.append(
+            f"tiers 1-2 on the {accuracy.get('total')} held-out labelled requests: {accuracy['accuracy']:.1%} right"
+        )
     memory = data.get("memory") or {}
     if "resident_mb" in memory:
         facts.append(f"resident memory: {_fmt(memory['resident_mb'])} MB (budget {memory.get('budget_mb')} MB)")
@@ -305,7 +489,7 @@ def _where_ours_trails(
 
     def check(label: str, everyone: dict[str, float | None], higher: bool = False) -> None:
         # Our own variants (other settings of the same server) are not rivals.
-        values = {k: v for k, v in everyone.items() if k == OURS or not k.startswith(OURS)}
+        values = {k: v for k, v in everyone.items() if k == OURS or not (k.startswith(OURS) or k == RAW_API)}
         r = ratios(values, higher_is_better=higher).get(OURS)
         if r is not None and r > 1.1:
             best = min(

@@ -1,6 +1,6 @@
 """Entry point of `make bench`: set up the cluster workload and the peers, measure each, write JSON, Markdown and plots.
 
-Usage: ``python -m bench.run [--quick] [--peers k3s-mcp,kubectl] [--calls N] [--out-dir DIR]``.
+Usage: ``python -m bench.run [--quick] [--peers k3s-mcp,kubectl] [--calls N] [--out-dir DIR] [--no-install]``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.measure import PeerResult, measure_kubectl, measure_mcp
-from bench.peers import OPERATIONS, Peer, PeerUnavailable, build_peers, peer_environment
+from bench.install import measure_installs
+from bench.measure import PeerResult, measure_kubectl, measure_mcp, measure_raw_api
+from bench.peers import OPERATIONS, RAW_API, Peer, PeerUnavailable, build_peers, peer_environment
 from bench.report import write_report
 from bench.settings import BenchSettings
 from bench.tokens import Tokenizer
@@ -41,6 +42,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--calls", type=int, help="timed calls per operation")
     parser.add_argument("--out-dir", type=Path, help="where results go (default bench/results)")
     parser.add_argument("--no-activator", action="store_true", help="skip the Cortex activator benchmark")
+    parser.add_argument("--no-wake", action="store_true", help="skip the scale-from-zero wake benchmark")
+    parser.add_argument("--no-answers", action="store_true", help="skip the answer-size benchmark")
+    parser.add_argument(
+        "--no-install", action="store_true", help="skip timing the installs of the server alone and with cortex"
+    )
     return parser.parse_args(argv)
 
 
@@ -56,6 +62,8 @@ def _settings(args: argparse.Namespace) -> BenchSettings:
             pods_in_namespace=5,
             pods_total=5,
             namespace_prefix="bench-quick",
+            http_sessions=2,
+            http_calls_per_session=3,
         )
     if args.calls:
         overrides["calls_per_operation"] = args.calls
@@ -64,32 +72,54 @@ def _settings(args: argparse.Namespace) -> BenchSettings:
     return settings.model_copy(update=overrides)
 
 
+def _run_part(module: str, output: Path, arguments: list[str], timeout: float) -> dict[str, Any]:
+    """`python -m bench.<module> ...` as its own process writing JSON to `output`; a failure is reported."""
+    command = [sys.executable, "-m", f"bench.{module}", *arguments]
+    log(f"running bench.{module}: " + " ".join(command[2:]))
+    try:
+        result = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    except subprocess.TimeoutExpired:
+        return {"status": "failed", "error": f"no result within {timeout:.0f} s"}
+    if result.returncode != 0 or not output.exists():
+        return {"status": "failed", "error": (result.stderr or result.stdout).strip()[-1500:]}
+    try:
+        data: Any = json.loads(output.read_text())
+    except json.JSONDecodeError as error:
+        return {"status": "failed", "error": f"bench.{module} wrote invalid JSON: {error}"}
+    return {"status": "ok", "results": data}
+
+
 def _run_activator(settings: BenchSettings, quick: bool) -> dict[str, Any]:
-    """bench/activator.py, run as its own process writing JSON; absent or failing is reported."""
+    """bench/activator.py: accuracy per tier on the held-out part (tiers 3-4 on the real models), latency, memory."""
     if not ACTIVATOR_MODULE.exists():
         return {"status": "absent", "error": "bench/activator.py is not there"}
     with tempfile.TemporaryDirectory() as scratch:
         output = Path(scratch) / "activator.json"
-        command = [sys.executable, "-m", "bench.activator", str(output), *(["--rounds", "1"] if quick else [])]
-        log("running the activator benchmark: " + " ".join(command[1:]))
-        try:
-            result = subprocess.run(
-                command,
-                capture_output=True,
-                text=True,
-                timeout=settings.activator_timeout_seconds,
-                check=False,
-                cwd=Path(__file__).resolve().parent.parent,
-            )
-        except subprocess.TimeoutExpired:
-            return {"status": "failed", "error": f"no result within {settings.activator_timeout_seconds:.0f} s"}
-        if result.returncode != 0 or not output.exists():
-            return {"status": "failed", "error": (result.stderr or result.stdout).strip()[-1500:]}
-        try:
-            data: dict[str, Any] = json.loads(output.read_text())
-        except json.JSONDecodeError as error:
-            return {"status": "failed", "error": f"activator wrote invalid JSON: {error}"}
-        return {"status": "ok", "results": data}
+        quick_args = ["--rounds", "1", "--no-models", "--learned", "500"] if quick else []
+        return _run_part("activator", output, [str(output), *quick_args], settings.activator_timeout_seconds)
+
+
+def _run_wake(settings: BenchSettings, quick: bool) -> dict[str, Any]:
+    """bench/wake.py: request-to-answer through KEDA and through the activator's direct scale (private cluster)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "wake.json"
+        rounds = "1" if quick else "3"
+        return _run_part("wake", output, [str(output), "--rounds", rounds], settings.wake_timeout_seconds)
+
+
+def _run_answers(settings: BenchSettings, quick: bool) -> dict[str, Any]:
+    """bench/answers.py: tokens of one deployment, 50 pods and 1,000 pods, ours against kubectl."""
+    with tempfile.TemporaryDirectory() as scratch:
+        output = Path(scratch) / "answers.json"
+        pods = "20" if quick else "1000"
+        return _run_part("answers", output, ["--pods", pods, "--json", str(output)], settings.answers_timeout_seconds)
 
 
 async def _measure_all(
@@ -124,7 +154,9 @@ async def _measure_all(
             log(f"measuring {peer.key} ...")
             t0 = time.monotonic()
             try:
-                if peer.is_mcp:
+                if peer.raw:
+                    outcome = await measure_raw_api(peer, kubeconfig, targets, settings)
+                elif peer.is_mcp:
                     outcome = await measure_mcp(
                         peer, commands[peer.key], {**env, **peer.env}, targets, settings, log_dir, throughput=throughput
                     )
@@ -138,6 +170,7 @@ async def _measure_all(
             log(f"{peer.key} done in {time.monotonic() - t0:.0f} s")
             results.append(outcome)
     finally:
+        log("deleting the workload ...")
         workload.delete()
     order = {p.key: n for n, p in enumerate(peers)}
     results.sort(key=lambda r: order[r.key])
@@ -160,11 +193,15 @@ def _peer_json(result: PeerResult, tokens: dict[tuple[str, str], int]) -> dict[s
         "error": result.error,
         "cold_start_ms_median": cold[len(cold) // 2] if cold else None,
         "cold_start_ms": [round(c, 1) for c in result.cold_start_ms],
+        "first_start_ms": round(result.first_start_ms, 1) if result.first_start_ms is not None else None,
+        "first_call_ms": round(result.first_call_ms, 1) if result.first_call_ms is not None else None,
         "tools": result.tools,
         "schema_bytes": len(result.schema_text.encode()) if result.schema_text else None,
         "schema_tokens": tokens.get((result.key, "tools/list")),
         "operations": operations,
         "throughput": result.throughput,
+        "sequential": result.sequential,
+        "sessions": result.sessions,
         "rss_after_mb": result.rss_after_mb,
         "rss_peak_mb": result.rss_peak_mb,
     }
@@ -194,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = _settings(args)
     peers = build_peers(settings)
     if args.quick and not args.peers:
-        args.peers = "k3s-mcp"
+        args.peers = f"k3s-mcp,k3s-mcp-http,{RAW_API}"
     if args.peers:
         wanted = [k.strip() for k in args.peers.split(",") if k.strip()]
         unknown = set(wanted) - {p.key for p in peers}
@@ -215,8 +252,17 @@ def main(argv: list[str] | None = None) -> int:
     except WorkloadError as error:
         log(f"the benchmark workload could not be set up: {error}")
         return 1
+    log("counting tokens ...")
     tokens, tokenizer_name = _count_tokens(results, settings)
     activator = {"status": "skipped"} if args.no_activator else _run_activator(settings, args.quick)
+    wake = {"status": "skipped"} if args.no_wake or args.quick else _run_wake(settings, args.quick)
+    answers = {"status": "skipped"} if args.no_answers or args.quick else _run_answers(settings, args.quick)
+    if args.no_install or args.quick:
+        installs: dict[str, Any] = {"status": "skipped"}
+    else:
+        log("timing the installs of the server alone and with the cortex extra (from the registry) ...")
+        installs = measure_installs(settings, Path(__file__).resolve().parent.parent)
+    peers_json = [_peer_json(r, tokens) for r in results]
     today = dt.date.today().isoformat()
     document: dict[str, Any] = {
         "date": today,
@@ -226,8 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         "tokenizer": tokenizer_name,
         "operations": OPERATIONS,
         "workload": workload_info,
-        "peers": [_peer_json(r, tokens) for r in results],
+        "peers": peers_json,
+        "overhead": per_call_overhead(peers_json),
+        "installs": installs,
         "activator": activator,
+        "wake": wake,
+        "answers": answers,
         "duration_s": round(time.monotonic() - started, 1),
     }
     out = settings.results_dir
@@ -238,6 +288,28 @@ def main(argv: list[str] | None = None) -> int:
     log(f"wrote {json_path} and {report} in {document['duration_s']:.0f} s")
     ok = [r for r in results if r.status == "ok"]
     return 0 if ok else 1
+
+
+def per_call_overhead(peers: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per operation, each MCP contender's p50 minus the raw API request's p50: the time the server adds."""
+    raw = next((p for p in peers if p["key"] == RAW_API and p["status"] == "ok"), None)
+    if raw is None:
+        return {}
+    overhead: dict[str, Any] = {}
+    for peer in peers:
+        if peer["status"] != "ok" or peer["tools"] is None:
+            continue
+        rows = {}
+        for name, operation in peer["operations"].items():
+            floor = (raw["operations"].get(name) or {}).get("p50_ms")
+            if operation.get("p50_ms") is not None and floor is not None:
+                rows[name] = {
+                    "p50_ms": operation["p50_ms"],
+                    "raw_p50_ms": floor,
+                    "overhead_ms": operation["p50_ms"] - floor,
+                }
+        overhead[peer["key"]] = rows
+    return overhead
 
 
 def _cpu_count() -> int:

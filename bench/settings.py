@@ -38,7 +38,21 @@ class BenchSettings(BaseSettings):
     namespace_prefix: str = Field(
         default="bench", pattern=r"^[a-z][a-z0-9-]{0,30}$", description="Prefix of the namespaces the run creates."
     )
-    activator_timeout_seconds: float = Field(default=300.0, gt=0, description="The activator benchmark run.")
+    activator_timeout_seconds: float = Field(
+        default=1500.0, gt=0, description="The activator benchmark run (real models, 10,000 learned queries)."
+    )
+    wake_timeout_seconds: float = Field(default=1200.0, gt=0, description="The wake benchmark (bench.wake).")
+    answers_timeout_seconds: float = Field(default=900.0, gt=0, description="The answer-size benchmark.")
+    raw_list_limit: int = Field(
+        default=100, ge=1, description="Page size of the raw-API contender's namespaced list (our K3S_LIST_LIMIT)."
+    )
+    http_sessions: int = Field(default=8, ge=1, description="Concurrent MCP sessions driving the HTTP contender.")
+    http_calls_per_session: int = Field(
+        default=40, ge=1, description="Sequential `list_pods_namespace` calls each HTTP session makes."
+    )
+    install_timeout_per_venv_seconds: float = Field(
+        default=900.0, gt=0, description="One `uv pip install` of the server (alone or with cortex) from the registry."
+    )
 
     go_server_package: str = "kubernetes-mcp-server-linux-amd64"
     go_server_version: str = "0.0.67"

@@ -12,12 +12,24 @@ import subprocess
 from bench.peers import PeerUnavailable, uv_venv_install
 from bench.settings import BenchSettings
 
+# bpe-openai refuses a text of a million characters or more; such a text (a raw 1,000-pod JSON list) is counted in
+# pieces cut after a newline (or a comma), which changes the count by at most a token per cut.
 _COUNTER = """
 import json, sys
 import bpe_openai
 encoding = bpe_openai.get_encoding(sys.argv[1])
+LIMIT = 400_000
+
+def pieces(text):
+    while len(text) > LIMIT:
+        cut = max(text.rfind("\\n", 0, LIMIT), text.rfind(",", 0, LIMIT))
+        cut = cut + 1 if cut > 0 else LIMIT
+        yield text[:cut]
+        text = text[cut:]
+    yield text
+
 texts = json.load(sys.stdin)
-json.dump([len(encoding.encode(text)) for text in texts], sys.stdout)
+json.dump([sum(len(encoding.encode(piece)) for piece in pieces(text)) for text in texts], sys.stdout)
 """
 
 

@@ -1,4 +1,5 @@
-"""The benchmark harness in its quick mode: our server only, 3 calls per operation, against the real cluster."""
+"""The benchmark harness in its quick mode: our server over stdio and HTTP and the raw-API floor, 3 calls per
+operation, against the real cluster."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def test_quick_run_writes_results_for_every_operation(kubeconfig: str, tmp_path:
     assert result.returncode == 0, result.stderr[-3000:]
     (json_path,) = tmp_path.glob("*.json")
     document = json.loads(json_path.read_text())
-    (ours,) = document["peers"]
-    assert ours["key"] == "k3s-mcp"
+    peers = {peer["key"]: peer for peer in document["peers"]}
+    assert set(peers) == {"k3s-mcp", "k3s-mcp-http", "raw-api"}
+    ours = peers["k3s-mcp"]
     assert ours["status"] == "ok", ours["error"]
     assert ours["tools"] and ours["tools"] >= 6
     assert ours["cold_start_ms_median"] > 0
@@ -42,6 +44,26 @@ def test_quick_run_writes_results_for_every_operation(kubeconfig: str, tmp_path:
     burst = ours["throughput"]["4"]
     assert burst["ok"] == 4 and burst["errors"] == 0
     assert ours["rss_after_mb"] > 10
+    assert ours["sequential"]["ok"] == ours["sequential"]["calls"] > 0
+    # The raw API requests answered every operation, and each of our calls is compared with its request.
+    raw = peers["raw-api"]
+    assert raw["status"] == "ok", raw["error"]
+    for name, operation in raw["operations"].items():
+        assert operation["errors"] == 0, f"raw {name}: {operation['first_error']}"
+    overhead = document["overhead"]["k3s-mcp"]
+    assert set(overhead) == set(document["operations"])
+    for row in overhead.values():
+        assert row["overhead_ms"] == row["p50_ms"] - row["raw_p50_ms"]
+    # The HTTP contender: every operation over streamable HTTP, then its sessions at once.
+    http = peers["k3s-mcp-http"]
+    assert http["status"] == "ok", http["error"]
+    for name, operation in http["operations"].items():
+        assert operation["errors"] == 0, f"http {name}: {operation['first_error']}"
+    assert http["sessions"]["sessions"] == 2
+    assert http["sessions"]["ok"] == 6 and http["sessions"]["errors"] == 0
+    assert http["sessions"]["calls_per_s"] > 0
     report = (tmp_path / f"{document['date']}.md").read_text()
     assert "| k3s-mcp (ours) |" in report
     assert "get_pods" in report
+    assert "## Per-call overhead" in report
+    assert "## Streamable HTTP: 2 sessions at once" in report
