@@ -46,9 +46,11 @@ def parameter_list(tool: Any) -> str:
 
 
 async def expected_table() -> str:
-    # No kubeconfig is needed to list tools: the server starts without one and says so only when called.
+    # No kubeconfig is needed to list tools: the server starts without one and says so only when called. The
+    # default listing's disclosure tools, then every toolset enabled through them: the whole catalog.
     app = build_server(Settings(kubeconfig="/nonexistent/kubeconfig"))
     async with Client(app) as client:
+        await client.call_tool("enable_toolset", {"toolsets": ["all"]})
         tools = await client.list_tools()
     lines = [
         "| tool | title | annotations | parameters (`?` = optional) |",
