@@ -164,3 +164,17 @@ def test_audit_off_sets_no_destination(helm: Helm, charts: dict[str, Path]) -> N
 )
 def test_wrong_values_fail_lint_and_template(helm: Helm, charts: dict[str, Path], setting: str, complaint: str) -> None:
     helm.assert_value_refused(charts["k3s-mcp"], setting, complaint)
+
+
+def test_the_http_transport_values_reach_the_servers_settings(helm: Helm, charts: dict[str, Path]) -> None:
+    defaults = server_settings(helm.template(charts["k3s-mcp"]))
+    assert defaults.http_json_response is False and defaults.http_stateless is False
+    objects = helm.template(charts["k3s-mcp"], settings=["server.jsonResponse=true", "server.stateless=true"])
+    assert schema_errors(objects, "1.37.0") == []
+    settings = server_settings(objects)
+    assert settings.http_json_response is True and settings.http_stateless is True
+
+
+@pytest.mark.parametrize("setting", ["server.jsonResponse=sometimes", "server.stateless=1"])
+def test_the_http_transport_values_are_booleans(helm: Helm, charts: dict[str, Path], setting: str) -> None:
+    helm.assert_value_refused(charts["k3s-mcp"], setting, "/" + setting.split("=")[0].replace(".", "/"))
