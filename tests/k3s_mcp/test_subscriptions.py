@@ -201,6 +201,39 @@ async def test_what_cannot_be_watched_is_refused(uri: str, said: str, kubeconfig
         assert not hub.watches
 
 
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "k8s://namespaces/{ns}/configmaps/kept",  # the same URI, from another session
+        "k8s://namespaces/{ns}/cm/kept",  # an alias of it
+        "k8s://namespaces/{ns}/configmaps/kept/../kept",
+        "k8s://namespaces/{ns}/configmaps/%6Bept",
+        "k8s://namespaces/{ns}/configmaps/" + "x" * 2000,
+        "k8s://namespaces/{ns}/configmaps/kept\u200b",
+        "test://watched-resource",
+    ],
+)
+async def test_an_unsubscribe_reaches_only_its_own_session(
+    hostile: str, kubeconfig: str, namespace: str, cluster_api: ClusterAPI
+) -> None:
+    """Another session's unsubscribe, of the URI itself or any spelling of it, leaves the subscription and its
+    notifications alone; an unsubscribe of what a session never subscribed is a no-op, not an error."""
+    create(cluster_api, f"/api/v1/namespaces/{namespace}/configmaps", configmap("kept"))
+    uri = f"k8s://namespaces/{namespace}/configmaps/kept"
+    app = build_server(Settings(kubeconfig=kubeconfig))
+    hub = hub_of(app)
+    updates = Updates()
+    async with Client(app, mode="legacy", message_handler=updates) as owner, Client(app, mode="legacy") as other:
+        await owner.session.subscribe_resource(uri)
+        await other.session.unsubscribe_resource(hostile.replace("{ns}", namespace))
+        await owner.session.unsubscribe_resource(hostile.replace("{ns}", namespace).replace("kept", "never"))
+        assert len(hub.watches) == 1
+        [watch] = hub.watches.values()
+        assert len(watch.subscribers) == 1
+        patch(cluster_api, namespace, "kept", "2")
+        assert await updates.next() == uri
+
+
 async def test_policy_refusals_stop_a_subscription_before_it_starts(kubeconfig: str, namespace: str) -> None:
     async with subscriber(kubeconfig, denied_kinds="ConfigMap") as (client, _, hub):
         with pytest.raises(MCPError) as raised:

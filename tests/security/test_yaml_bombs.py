@@ -348,9 +348,10 @@ async def test_a_slow_parse_runs_off_the_event_loop(kubeconfig: str, namespace: 
     assert answer["items"], answer
     assert finished["big"] > 0.6, finished  # the parse is slow enough for the comparison to mean something
     assert finished["cheap"] < finished["big"], finished
-    # Had the parse run on the event loop, the loop would have stalled for all of it; in a thread it only shares
-    # the interpreter (garbage collections of the new objects pause it for a fraction of a second at most).
-    assert max(gaps) < min(1.0, finished["big"] / 3), (max(gaps), finished)
+    # Had the parse run on the event loop, the loop would have stalled for nearly all of it; in a thread it only
+    # shares the interpreter (garbage collections of the new objects pause it for a fraction of the parse). The
+    # bound is relative, so a loaded machine, which slows the parse and the pauses alike, does not fail it.
+    assert max(gaps) < finished["big"] / 3, (max(gaps), finished)
 
 
 async def test_helm_values_are_bounded_too(client: Client[Any], cluster_api: ClusterAPI, namespace: str) -> None:
