@@ -21,6 +21,7 @@ import yaml
 
 from devcluster import prometheus
 from devcluster.api import ClusterAPI
+from devcluster.api import deployment as deployment_object
 from devcluster.processes import stop_async_process
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -49,19 +50,7 @@ def create_namespace(api: ClusterAPI, name: str) -> None:
 def layer_deployment(name: str, replicas: int = 0) -> dict[str, Any]:
     """A layer's Deployment as the ScaledObject names it; KWOK runs its pod, the bridge its process."""
     labels = {"app.kubernetes.io/name": "cortex", "app.kubernetes.io/component": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "layer", "image": f"registry.invalid/{name}:1"}]},
-            },
-        },
-    }
+    return deployment_object(name, replicas, f"registry.invalid/{name}:1", labels, container="layer")
 
 
 def deployment_status(api: ClusterAPI, namespace: str, name: str) -> tuple[int, int]:

@@ -89,3 +89,27 @@ class ClusterAPI:
         except (OSError, ssl.SSLError):
             return False
         return status == 200
+
+
+def deployment(
+    name: str,
+    replicas: int = 1,
+    image: str = "nginx:1.27",
+    labels: dict[str, str] | None = None,
+    container: str = "main",
+) -> dict[str, Any]:
+    """A Deployment of one container whose pods (run by KWOK) carry `labels` (default ``app: name``)."""
+    labels = labels or {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": container, "image": image}]},
+            },
+        },
+    }

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devcluster import build, keda
-from devcluster.api import ClusterAPI
+from devcluster.api import ClusterAPI, deployment
 from devcluster.pki import write_pki
 from devcluster.state import state_dir
 
@@ -129,18 +129,8 @@ def test_operator_scales_from_zero_and_the_hpa_reads_the_metrics_server(
     state: Path, cluster_api: ClusterAPI, namespace: str, value: Value
 ) -> None:
     api, ns = cluster_api, namespace
-    labels = {"app": "worker"}
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "worker"},
-        "spec": {
-            "replicas": 0,
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "w", "image": "w:1"}]}},
-        },
-    }
-    assert api.request("POST", f"/apis/apps/v1/namespaces/{ns}/deployments", deployment)[0] == 201
+    worker = deployment("worker", replicas=0, image="w:1", container="w")
+    assert api.request("POST", f"/apis/apps/v1/namespaces/{ns}/deployments", worker)[0] == 201
     scaled_object = {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",

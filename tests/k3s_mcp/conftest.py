@@ -79,23 +79,6 @@ def read_yaml(path: str | Path) -> Any:
     return yaml.safe_load(Path(path).read_text())
 
 
-def deployment(name: str, replicas: int = 1, image: str = "nginx:1.27") -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "labels": labels},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "main", "image": image}]},
-            },
-        },
-    }
-
-
 def create(cluster_api: ClusterAPI, path: str, obj: dict[str, Any]) -> dict[str, Any]:
     status, answer = cluster_api.request("POST", path, obj)
     assert status == 201, f"creating {path}: {status} {answer}"

@@ -8,10 +8,10 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.elicitation import ElicitResult
 
-from devcluster.api import ClusterAPI
+from devcluster.api import ClusterAPI, deployment
 from k3s_mcp.server import build_server
 from k3s_mcp.settings import Settings
-from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, deployment
+from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create
 
 pytestmark = pytest.mark.cluster
 

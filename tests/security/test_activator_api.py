@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devcluster.api import ClusterAPI
-from tests.k3s_mcp.conftest import create, deployment, wait_until
+from devcluster.api import ClusterAPI, deployment
+from tests.k3s_mcp.conftest import create, wait_until
 from tests.processes import free_port, listening
 from tests.security.boundary import (
     RawAnswer,

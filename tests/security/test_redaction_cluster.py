@@ -17,9 +17,9 @@ from cryptography.x509.oid import NameOID
 from fastmcp import Client
 from fastmcp.client.client import CallToolResult
 
-from devcluster.api import ClusterAPI
+from devcluster.api import ClusterAPI, deployment
 from devcluster.components import SECRET_LOG_LINES, SECRET_LOGGER
-from tests.k3s_mcp.conftest import ClientFactory, create, deployment, wait_until
+from tests.k3s_mcp.conftest import ClientFactory, create, wait_until
 
 # Put together at run time, so no scanner takes this file for a leak.
 GITHUB_TOKEN = "ghp_" + "R3d4ctM3" * 4 + "Xy9Z"

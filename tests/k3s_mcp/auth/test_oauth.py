@@ -15,14 +15,14 @@ from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
 from joserfc import jwk, jwt
 
-from devcluster.api import ClusterAPI
+from devcluster.api import ClusterAPI, deployment
 from devcluster.hydra import Hydra
 from k3s_mcp.http_auth import http_auth_provider
 from k3s_mcp.http_oauth import IssuerJWTVerifier, ProtectedResource
 from k3s_mcp.middleware.scopes import SCOPE_DESTRUCTIVE, SCOPE_READ, SCOPE_WRITE
 from k3s_mcp.settings import Settings
 from tests.k3s_mcp.auth.conftest import ALL_SCOPES, OAuthServer, client_for, serve_with_oauth
-from tests.k3s_mcp.conftest import SERVER_PROGRAM, call, call_error, create, deployment, serve_with_token, server_env
+from tests.k3s_mcp.conftest import SERVER_PROGRAM, call, call_error, create, serve_with_token, server_env
 from tests.processes import free_port
 
 pytestmark = pytest.mark.cluster

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastmcp import Client
 
-from devcluster.api import ClusterAPI
-from tests.k3s_mcp.conftest import call, call_error, create, deployment
+from devcluster.api import ClusterAPI, deployment
+from tests.k3s_mcp.conftest import call, call_error, create
 
 HPA_PATH = "/apis/autoscaling/v2/namespaces/{}/horizontalpodautoscalers"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastmcp import Client
 
-from devcluster.api import ClusterAPI
-from tests.k3s_mcp.conftest import call, create, deployment, running_pods, wait_until
+from devcluster.api import ClusterAPI, deployment
+from tests.k3s_mcp.conftest import call, create, running_pods, wait_until
 
 
 async def test_get_nodes_shows_status_roles_and_resources(mcp_client: Client[Any]) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastmcp import Client
 
-from devcluster.api import ClusterAPI
-from tests.k3s_mcp.conftest import call, call_error, create, deployment, running_pods, wait_until
+from devcluster.api import ClusterAPI, deployment
+from tests.k3s_mcp.conftest import call, call_error, create, running_pods, wait_until
 
 
 async def test_get_deployments_and_get_deployment(

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastmcp import Client
 
-from devcluster.api import ClusterAPI
-from tests.k3s_mcp.conftest import call, call_error, create, deployment, running_pods, wait_until
+from devcluster.api import ClusterAPI, deployment
+from tests.k3s_mcp.conftest import call, call_error, create, running_pods, wait_until
 
 
 def _event(name: str, involved: dict[str, Any], event_type: str, reason: str) -> dict[str, Any]:

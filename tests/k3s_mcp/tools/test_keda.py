@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastmcp import Client
 
-from devcluster.api import ClusterAPI
-from tests.k3s_mcp.conftest import call, call_error, create, deployment, wait_until
+from devcluster.api import ClusterAPI, deployment
+from tests.k3s_mcp.conftest import call, call_error, create, wait_until
 
 pytestmark = pytest.mark.cluster
 

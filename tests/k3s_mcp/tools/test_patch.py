@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from fastmcp import Client
 
-from devcluster.api import ClusterAPI
-from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, deployment, read_yaml, wait_until
+from devcluster.api import ClusterAPI, deployment
+from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, read_yaml, wait_until
 
 
 def live(cluster_api: ClusterAPI, path: str) -> dict[str, Any]:

@@ -6,10 +6,10 @@ from typing import Any
 
 from fastmcp import Client
 
-from devcluster.api import ClusterAPI
+from devcluster.api import ClusterAPI, deployment
 from k3s_mcp.views import pod_row
 from k3s_mcp.views.core import pod_row_of_cells, pod_table_items
-from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, deployment, running_pods, wait_until
+from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, running_pods, wait_until
 
 
 async def start_deployment(cluster_api: ClusterAPI, namespace: str, name: str, replicas: int) -> list[dict[str, Any]]:

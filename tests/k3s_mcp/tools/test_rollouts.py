@@ -6,8 +6,8 @@ from typing import Any
 
 from fastmcp import Client
 
-from devcluster.api import ClusterAPI
-from tests.k3s_mcp.conftest import call, call_error, create, deployment, wait_until
+from devcluster.api import ClusterAPI, deployment
+from tests.k3s_mcp.conftest import call, call_error, create, wait_until
 from tests.k3s_mcp.tools.test_workloads import workload
 
 MERGE = "application/merge-patch+json"

@@ -8,9 +8,9 @@ from fastmcp import Client
 
 from bench.settings import BenchSettings
 from bench.tokens import Tokenizer
-from devcluster.api import ClusterAPI
+from devcluster.api import ClusterAPI, deployment
 from k3s_mcp.views.summary import SMALL_OBJECT_CHARS, object_summary, summary_text
-from tests.k3s_mcp.conftest import call, create, deployment, wait_until
+from tests.k3s_mcp.conftest import call, create, wait_until
 
 SUMMARY_TOKENS = 250
 
