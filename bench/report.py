@@ -247,7 +247,7 @@ def write_report(document: dict[str, Any], out: Path, *, plots: bool = True) -> 
     if activator.get("status") == "ok":
         lines += _activator_lines(activator["results"])
     else:
-        lines.append(f"Not measured: {activator.get('status')}: {activator.get('error', '')}")
+        lines.append(_not_measured(activator))
 
     slower = _where_ours_trails(
         peers, {"cold start": cold, "tools/list tokens": schema, "RSS after run": rss}, p50, toks, tput
@@ -361,11 +361,16 @@ def _install_lines(installs: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _not_measured(part: dict[str, Any]) -> str:
+    """The line a report section shows when its part of the bench did not run: its status and error."""
+    return f"Not measured: {part.get('status')}: {part.get('error', '')}"
+
+
 def _wake_lines(wake: dict[str, Any]) -> list[str]:
     """bench/wake.py: seconds from the request to each stage, through KEDA and through the direct scale."""
     lines = ["", "## Scale from zero (wake time)", ""]
     if wake.get("status") != "ok":
-        return [*lines, f"Not measured: {wake.get('status')}: {wake.get('error', '')}", ""]
+        return [*lines, _not_measured(wake), ""]
     lines += [
         "Seconds from the request; median (min-max) over the rounds.",
         "",
@@ -390,7 +395,7 @@ def _answer_lines(answers: dict[str, Any]) -> list[str]:
     """bench/answers.py: tokens of the same answers from k3s-mcp and kubectl."""
     lines = ["", "## Answer sizes", ""]
     if answers.get("status") != "ok":
-        return [*lines, f"Not measured: {answers.get('status')}: {answers.get('error', '')}", ""]
+        return [*lines, _not_measured(answers), ""]
     lines += ["| answer | source | rows | chars | tokens | tokens/row |", "|---|---|---:|---:|---:|---:|"]
     for size in answers.get("results") or []:
         rows = size.get("rows") or 0
