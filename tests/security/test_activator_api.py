@@ -145,10 +145,12 @@ async def test_typed_feedback_fields_are_strict(http: httpx.AsyncClient) -> None
 async def test_feedback_for_an_unknown_decision_is_404_and_changes_nothing(http: httpx.AsyncClient) -> None:
     before = await decide(http, POD_QUESTION)
     assert before["tier"] == "similarity" and before["tool"] == "get_pods", before
+    # A real id with its last character changed (to "A", or to "B" when it already ends in "A": ids are random).
+    near_miss = before["decision_id"][:-1] + ("B" if before["decision_id"].endswith("A") else "A")
     for body in (
         {"decision_id": "made-up-decision", "success": False},
         {"decision_id": "made-up-decision", "tool": "scale_deployment", "success": True},
-        {"decision_id": before["decision_id"][:-1] + "A", "success": False},
+        {"decision_id": near_miss, "success": False},
     ):
         for _ in range(5):
             response = await http.post("/feedback", json=body, headers=AUTH)
