@@ -39,8 +39,8 @@ from bench.workload import Targets
 from devcluster.processes import free_port, stop_async_process
 
 THROUGHPUT_OPERATION = "list_pods_namespace"
-# (text of the answer, error message, bytes on the wire): exactly one of text and error is set.
-CallOutcome = tuple[str | None, str | None, int | None]
+# (text of the answer, error message, bytes on the wire when asked): exactly one of text and error is set.
+CallOutcome = tuple[str | None, str | None, Callable[[], int] | None]
 
 
 @dataclass
@@ -54,6 +54,8 @@ class OperationResult:
     text: str | None = None
     wire_bytes: int | None = None
     stopped_early: bool = False
+    # Per timed call: its time minus the raw API requests' time, sent just before it (``measure_mcp`` with raw).
+    paired_overhead_ms: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -68,6 +70,8 @@ class OperationResult:
             "text_bytes": len(self.text.encode()) if self.text is not None else None,
             "wire_bytes": self.wire_bytes,
             "samples_ms": [round(s, 3) for s in self.samples_ms],
+            "paired_overhead_p50_ms": percentile(self.paired_overhead_ms, 50),
+            "paired_overhead_ms": [round(s, 3) for s in self.paired_overhead_ms],
         }
 
 
@@ -180,13 +184,22 @@ async def _timed_calls(
     count: int,
     run_one: Callable[[int], Awaitable[CallOutcome]],
     result: OperationResult,
+    paired: Callable[[int], Awaitable[float | None]] | None = None,
 ) -> None:
-    """Run ``count`` sequential calls (within the operation budget); keep successes' times and the first answer."""
+    """Run one untimed warm-up call, then ``count`` sequential calls (within the operation budget); keep the
+    successes' times and the first answer. With ``paired``, the raw API requests of the same call are sent (and
+    timed) just before each timed call, and the difference is kept too: the API server's own drift between the
+    contenders, measured minutes apart, cancels out of it."""
+    with contextlib.suppress(Exception):  # a failing warm-up shows again, and is counted, in the timed calls
+        if paired is not None:
+            await asyncio.wait_for(paired(count + 1), settings.call_timeout_seconds)
+        await asyncio.wait_for(run_one(count + 1), settings.call_timeout_seconds)
     started = time.monotonic()
     for index in range(count):
         if time.monotonic() - started > settings.operation_budget_seconds:
             result.stopped_early = True
             break
+        raw_ms = await paired(index) if paired is not None else None
         t0 = time.perf_counter()
         try:
             text, error, wire = await asyncio.wait_for(run_one(index), settings.call_timeout_seconds)
@@ -197,8 +210,11 @@ async def _timed_calls(
         elapsed = (time.perf_counter() - t0) * 1000
         if error is None:
             result.samples_ms.append(elapsed)
+            if raw_ms is not None:
+                result.paired_overhead_ms.append(elapsed - raw_ms)
             if result.text is None:
-                result.text, result.wire_bytes = text, wire
+                # Sized after the clock stopped: re-serializing an answer is the harness's work, not the server's.
+                result.text, result.wire_bytes = text, wire() if wire is not None else None
         else:
             result.errors += 1
             result.first_error = result.first_error or error[:500]
@@ -257,9 +273,12 @@ async def measure_mcp(
     log_dir: Path,
     *,
     throughput: bool = True,
+    raw: dict[str, RawBuilder] | None = None,
+    kubeconfig: str | None = None,
 ) -> PeerResult:
     """Start the server ``cold_starts`` times, then drive every operation and the throughput bursts on one session
-    (the HTTP contender also with ``http_sessions`` sessions at once)."""
+    (the HTTP contender also with ``http_sessions`` sessions at once). With ``raw`` (the raw-API contender's
+    builders) and ``kubeconfig``, each timed call is paired with its raw API requests sent just before it."""
     outcome = PeerResult(peer.key, peer.title, peer.language, peer.version)
     timeout = settings.call_timeout_seconds
     # A user cache of the contender's own, empty at its first start: our stdio server keeps a snapshot of its
@@ -293,10 +312,12 @@ async def measure_mcp(
         outcome.first_call_ms = (time.perf_counter() - t0) * 1000
 
     sampler = RssSampler()
-    async with (
-        mcp_endpoint(peer, command, env, log_dir, settings) as transports,
-        Client(transports(), timeout=timeout) as client,
-    ):
+    async with contextlib.AsyncExitStack() as stack:
+        transports = await stack.enter_async_context(mcp_endpoint(peer, command, env, log_dir, settings))
+        client = await stack.enter_async_context(Client(transports(), timeout=timeout))
+        send = None
+        if raw is not None and kubeconfig is not None:
+            send = raw_sender(*await stack.enter_async_context(raw_api_session(kubeconfig)))
         sampler.start()
 
         async def call(tool_call: ToolCall, on: Client[Any] = client) -> CallOutcome:
@@ -304,32 +325,34 @@ async def measure_mcp(
             text = result_text(answer)
             if answer.is_error:
                 return None, text or "isError without text", None
-            return text, None, len(answer.model_dump_json(by_alias=True, exclude_none=True).encode())
+            return text, None, lambda: len(answer.model_dump_json(by_alias=True, exclude_none=True).encode())
 
         for operation, build in peer.operations.items():
             first = build(targets, 0)
             op_result = OperationResult(call=_describe(first))
+            raw_build = (raw or {}).get(operation)
+            paired = paired_raw(send, raw_build, targets) if send is not None and raw_build is not None else None
             if operation == "apply_manifest_3" and peer.apply_per_object:
                 op_result.call += " x3 (one object per call)"
 
                 async def apply_each(index: int, build: Any = build) -> CallOutcome:
                     whole = build(targets, index)
-                    texts, wire = [], 0
+                    texts, sizes = [], []
                     for document in split_documents(next(iter(whole.arguments.values()))):
                         text, error, size = await call(ToolCall(whole.tool, {**whole.arguments, "resource": document}))
                         if error is not None:
                             return None, error, None
                         texts.append(text or "")
-                        wire += size or 0
-                    return "\n".join(texts), None, wire
+                        sizes.extend([size] if size is not None else [])
+                    return "\n".join(texts), None, lambda: sum(size() for size in sizes)
 
-                await _timed_calls(settings, settings.calls_per_operation, apply_each, op_result)
+                await _timed_calls(settings, settings.calls_per_operation, apply_each, op_result, paired)
             else:
 
                 async def call_once(index: int, build: CallBuilder = build) -> CallOutcome:
                     return await call(build(targets, index))
 
-                await _timed_calls(settings, settings.calls_per_operation, call_once, op_result)
+                await _timed_calls(settings, settings.calls_per_operation, call_once, op_result, paired)
             outcome.operations[operation] = op_result
 
         if throughput:
@@ -512,7 +535,7 @@ async def measure_kubectl(
             raise
         if process.returncode != 0:
             return None, err.decode(errors="replace").strip() or f"exit {process.returncode}", None
-        return out.decode(errors="replace"), None, len(out)
+        return out.decode(errors="replace"), None, lambda: len(out)
 
     for operation, build in peer.runs.items():
         first = build(targets, 0)
@@ -554,28 +577,48 @@ async def raw_api_session(kubeconfig: str) -> AsyncIterator[tuple[aiohttp.Client
         yield session, str(configuration.host), headers
 
 
+RawSend = Callable[[list[RawRequest]], Awaitable[CallOutcome]]
+
+
+def raw_sender(session: aiohttp.ClientSession, host: str, headers: dict[str, str]) -> RawSend:
+    """Sends one call's API requests in order on the keep-alive session; the first refusal is the call's error."""
+
+    async def send(requests: list[RawRequest]) -> CallOutcome:
+        texts, wire = [], 0
+        for request in requests:
+            async with session.request(
+                request.method,
+                host + request.path,
+                params=request.query,
+                data=request.body,
+                headers={**headers, "Content-Type": request.content_type, "Accept": request.accept},
+            ) as response:
+                body = await response.read()
+            if response.status >= 400 and not (request.missing_ok and response.status == 404):
+                return None, f"{response.status}: {body[:300].decode(errors='replace')}", None
+            texts.append(body.decode(errors="replace"))
+            wire += len(body)
+        return "\n".join(texts), None, lambda: wire
+
+    return send
+
+
+def paired_raw(send: RawSend, build: RawBuilder, targets: Targets) -> Callable[[int], Awaitable[float | None]]:
+    """Times the raw API requests of call ``index``; None when they failed (the pair is then not kept)."""
+
+    async def timed(index: int) -> float | None:
+        t0 = time.perf_counter()
+        _, error, _ = await send(build(targets, index))
+        return (time.perf_counter() - t0) * 1000 if error is None else None
+
+    return timed
+
+
 async def measure_raw_api(peer: Peer, kubeconfig: str, targets: Targets, settings: BenchSettings) -> PeerResult:
     """The API requests our tools send, on one keep-alive connection pool: the floor under every contender."""
     outcome = PeerResult(peer.key, peer.title, peer.language, peer.version)
     async with raw_api_session(kubeconfig) as (session, host, headers):
-
-        async def send(requests: list[RawRequest]) -> CallOutcome:
-            texts, wire = [], 0
-            for request in requests:
-                async with session.request(
-                    request.method,
-                    host + request.path,
-                    params=request.query,
-                    data=request.body,
-                    headers={**headers, "Content-Type": request.content_type, "Accept": request.accept},
-                ) as response:
-                    body = await response.read()
-                if response.status >= 400 and not (request.missing_ok and response.status == 404):
-                    return None, f"{response.status}: {body[:300].decode(errors='replace')}", None
-                texts.append(body.decode(errors="replace"))
-                wire += len(body)
-            return "\n".join(texts), None, wire
-
+        send = raw_sender(session, host, headers)
         for operation, build in peer.raw.items():
             first = build(targets, 0)
             described = " + ".join(f"{r.method} {r.path}" + (f"?{_query(r)}" if r.query else "") for r in first)

@@ -135,6 +135,8 @@ async def _measure_all(
             log(f"{peer.key} is unavailable: {error}")
             results.append(PeerResult(peer.key, peer.title, peer.language, peer.version, "unavailable", str(error)))
     env = peer_environment(kubeconfig)
+    # Every MCP contender's timed calls are paired with these raw requests (when the raw contender is measured).
+    raw_builders = next((p.raw for p in peers if p.raw and p.key in commands), None)
     workload = Workload(Path(kubeconfig), settings, [p.key for p in peers])
     log_dir = settings.cache_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +160,15 @@ async def _measure_all(
                     outcome = await measure_raw_api(peer, kubeconfig, targets, settings)
                 elif peer.is_mcp:
                     outcome = await measure_mcp(
-                        peer, commands[peer.key], {**env, **peer.env}, targets, settings, log_dir, throughput=throughput
+                        peer,
+                        commands[peer.key],
+                        {**env, **peer.env},
+                        targets,
+                        settings,
+                        log_dir,
+                        throughput=throughput,
+                        raw=raw_builders,
+                        kubeconfig=kubeconfig,
                     )
                 else:
                     outcome = await measure_kubectl(peer, commands[peer.key], env, targets, settings)
@@ -291,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def per_call_overhead(peers: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per operation, each MCP contender's p50 minus the raw API request's p50: the time the server adds."""
+    """Per operation, the time each MCP contender adds to the API requests: the median over its calls of the call's
+    time minus that of the raw requests sent just before it (paired), or, for a run without pairs, its p50 minus
+    the raw contender's p50 (``method`` says which)."""
     raw = next((p for p in peers if p["key"] == RAW_API and p["status"] == "ok"), None)
     if raw is None:
         return {}
@@ -302,11 +314,14 @@ def per_call_overhead(peers: list[dict[str, Any]]) -> dict[str, Any]:
         rows = {}
         for name, operation in peer["operations"].items():
             floor = (raw["operations"].get(name) or {}).get("p50_ms")
+            paired = operation.get("paired_overhead_p50_ms")
             if operation.get("p50_ms") is not None and floor is not None:
                 rows[name] = {
                     "p50_ms": operation["p50_ms"],
                     "raw_p50_ms": floor,
-                    "overhead_ms": operation["p50_ms"] - floor,
+                    "overhead_ms": paired if paired is not None else operation["p50_ms"] - floor,
+                    "unpaired_overhead_ms": operation["p50_ms"] - floor,
+                    "method": "paired" if paired is not None else "unpaired",
                 }
         overhead[peer["key"]] = rows
     return overhead

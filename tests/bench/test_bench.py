@@ -52,8 +52,14 @@ def test_quick_run_writes_results_for_every_operation(kubeconfig: str, tmp_path:
         assert operation["errors"] == 0, f"raw {name}: {operation['first_error']}"
     overhead = document["overhead"]["k3s-mcp"]
     assert set(overhead) == set(document["operations"])
-    for row in overhead.values():
-        assert row["overhead_ms"] == row["p50_ms"] - row["raw_p50_ms"]
+    for name, row in overhead.items():
+        # Every timed call was paired with its raw requests, and the overhead is the median of those differences.
+        paired = ours["operations"][name]["paired_overhead_ms"]
+        assert len(paired) == 3, name
+        assert row["method"] == "paired", name
+        assert row["overhead_ms"] == ours["operations"][name]["paired_overhead_p50_ms"], name
+        assert row["overhead_ms"] == pytest.approx(sorted(paired)[1], abs=1e-3), name
+        assert row["unpaired_overhead_ms"] == row["p50_ms"] - row["raw_p50_ms"], name
     # The HTTP contender: every operation over streamable HTTP, then its sessions at once.
     http = peers["k3s-mcp-http"]
     assert http["status"] == "ok", http["error"]
