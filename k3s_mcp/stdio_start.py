@@ -18,13 +18,17 @@ the import runs on the main thread:
    shown to FastMCP under a private id of ours, so FastMCP's answer to it is known for sure and dropped (a client
    reusing the id gets every answer of its own); an answer of FastMCP that differs from the one we gave removes the
    snapshot. A broken wire (the client closed our output) ends the serving like the end of input.
+4. The wire stays ours while FastMCP serves, without a worker thread per message: the reader thread wakes the event
+   loop for each line, and the loop writes each answer itself on a non-blocking descriptor, waiting (never
+   blocking) while a slow client lets the pipe fill. The end of input waits for the requests FastMCP was given to
+   be answered (bounded), so a client that writes its requests and closes its side gets every answer.
 
 The snapshot's key is a hash of the Python version, every K3S_*/FASTMCP_* setting and the size and mtime of
 every source file of k3s_mcp, FastMCP, the MCP SDK and mcp_types: a changed setting or an upgrade makes a new
 snapshot, never a stale answer. A snapshot that cannot be read (not a regular file, too big, not of our shape), or
 a message it does not hold, means FastMCP answers as usual. Only the default preset is served this way (its
 listing does not depend on what the cluster serves); K3S_MCP_FAST_START=false turns it off. This module imports
-only the standard library at its top. It is one module (over 420 lines): the reader thread, the snapshot's reading
+only the standard library at its top. It is one module (over 600 lines): the reader thread, the snapshot's reading
 and recording and the serving streams share one protocol state machine and one wire, and each is only correct
 together with the others.
 """
@@ -36,17 +40,20 @@ import hashlib
 import json
 import os
 import secrets
+import select
 import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from importlib.util import find_spec
 from pathlib import Path
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import asyncio
+
     from fastmcp import FastMCP
 
 SNAPSHOT_FORMAT = 2
@@ -415,6 +422,84 @@ class Recorder:
         _write_snapshot(self.path, self.key, {key: result}, {key: [form]})
 
 
+# The start of a response as the MCP SDK writes it (model_dump_json of JSONRPCResponse/JSONRPCError): its id is read
+# from there without decoding the whole answer, which may be hundreds of KB.
+_RESPONSE_PREFIX = '{"jsonrpc":"2.0","id":'
+_ID_DECODER = json.JSONDecoder()
+# Requests that stay open until cancelled (a stream of notifications): the end of input does not wait for them.
+_OPEN_ENDED = frozenset({"subscriptions/listen"})
+# The end of input waits for the requests still being answered at most this long in all, and stops waiting once
+# nothing has been written for QUIET_SECONDS (a request the SDK took but will never answer must not hold the exit).
+DRAIN_SECONDS = 120.0
+QUIET_SECONDS = 5.0
+
+
+class InFlight:
+    """The client's requests FastMCP has been given and not yet answered, so that the end of input (a client that
+    writes its requests and closes its side, as `printf ... | k3s-mcp-server` does) ends the serving once they are
+    answered, instead of the SDK answering them "Connection closed". Only what the SDK's own parser takes for a
+    request is counted; an answer is recognised by its id."""
+
+    def __init__(self) -> None:
+        self.pending: set[Any] = set()
+        self.written: asyncio.Event | None = None  # made by `drained`, on the serving loop
+
+    def request(self, line: str) -> None:
+        if '"method"' not in line or '"id"' not in line:
+            return
+        import mcp_types
+
+        try:
+            message = mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+        except ValueError:
+            return
+        if isinstance(message, mcp_types.JSONRPCRequest):
+            if message.method not in _OPEN_ENDED:
+                self.pending.add(message.id)
+        elif isinstance(message, mcp_types.JSONRPCNotification) and message.method == "notifications/cancelled":
+            params = message.params or {}
+            self.pending.discard(params.get("requestId") if isinstance(params, dict) else None)
+
+    def response(self, line: str) -> None:
+        if self.written is not None:
+            self.written.set()
+        if not self.pending:
+            return
+        if line.startswith(_RESPONSE_PREFIX):
+            try:
+                request_id, end = _ID_DECODER.raw_decode(line, len(_RESPONSE_PREFIX))
+            except ValueError:
+                return
+            if line.startswith((',"result"', ',"error"'), end) and isinstance(request_id, str | int):
+                self.pending.discard(request_id)
+
+    def abandon(self) -> None:
+        """Nobody hears the answers any more (the client closed our output): stop waiting for them."""
+        self.pending.clear()
+        if self.written is not None:
+            self.written.set()
+
+    async def drained(self) -> None:
+        """Return when every pending request is answered (or abandoned), after QUIET_SECONDS without a line
+        written, or after DRAIN_SECONDS."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DRAIN_SECONDS
+        written = self.written = asyncio.Event()
+        while self.pending and (left := deadline - loop.time()) > 0:
+            written.clear()
+            try:
+                await asyncio.wait_for(written.wait(), min(QUIET_SECONDS, left))
+            except TimeoutError:
+                return
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 def _dup_above_std(descriptor: int) -> int:
     """A private duplicate of `descriptor` that cannot land on fd 0-2 (so diverting those never moves it)."""
     if sys.platform == "win32":  # pragma: no cover
@@ -443,20 +528,64 @@ class StdioStart:
         os.dup2(null, 0)
         os.close(null)
         os.dup2(2, 1)
+        # Non-blocking, so the event loop writes FastMCP's answers itself and waits (never blocks) while a client
+        # is slow to read; the reader thread's handshake answers wait in select() instead.
+        os.set_blocking(self.wire_out, False)
         self.write_lock = threading.Lock()
+        # Set while serving: wakes the event loop when the reader thread queues a line (no worker thread per line).
+        self.wake: Callable[[], object] | None = None
+        self.ready: asyncio.Event | None = None
+        self.in_flight = InFlight()
         threading.Thread(target=self._read, name="k3s-mcp-stdin", daemon=True).start()
 
+    def _put(self, line: str | None) -> None:
+        """Queue a live line (None: the end of input) for FastMCP, waking the serving loop."""
+        self.lines.put(line)
+        wake = self.wake
+        if wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits for the line
+                wake()
+
     def _write(self, text: str) -> None:
-        """Write a line to the wire; a wire the client closed ends the input too (nobody hears the answers)."""
+        """Write a line to the wire from the reader thread; a wire the client closed ends the input too (nobody
+        hears the answers)."""
         data = (text + "\n").encode("utf-8")
         with self.write_lock:
             view = memoryview(data)
             try:
                 while view and not self.broken:
-                    view = view[os.write(self.wire_out, view) :]
+                    try:
+                        view = view[os.write(self.wire_out, view) :]
+                    except BlockingIOError:
+                        select.select([], [self.wire_out], [])
             except OSError:
-                self.broken = True
-                self.lines.put(None)
+                self._broke()
+
+    async def write_async(self, text: str) -> None:
+        """Write a line to the wire from the event loop, waiting for the pipe to drain when it is full."""
+        import asyncio
+
+        data = (text + "\n").encode("utf-8")
+        view = memoryview(data)
+        loop = asyncio.get_running_loop()
+        try:
+            while view and not self.broken:
+                try:
+                    view = view[os.write(self.wire_out, view) :]
+                except BlockingIOError:
+                    drained: asyncio.Future[None] = loop.create_future()
+                    loop.add_writer(self.wire_out, _settle, drained)
+                    try:
+                        await drained
+                    finally:
+                        loop.remove_writer(self.wire_out)
+        except OSError:
+            self._broke()
+
+    def _broke(self) -> None:
+        self.broken = True
+        self.in_flight.abandon()
+        self._put(None)
 
     def _answer(self, line: str) -> None:
         """Answer `line` from the snapshot or keep it for FastMCP (any failure here: FastMCP answers)."""
@@ -482,15 +611,29 @@ class StdioStart:
                     if not self.handed_over:
                         self._answer(line)
                         continue
-                self.lines.put(line)
+                self._put(line)
         except (OSError, ValueError) as error:
             print(f"k3s-mcp-server: reading stdin: {error}", file=sys.stderr)
         finally:
-            self.lines.put(None)
+            self._put(None)
 
-    def next_line(self) -> str | None:
-        """The next live line (None at the end of input), blocking: run in a worker thread."""
-        return self.lines.get()
+    async def next_line(self) -> str | None:
+        """The next live line (None at the end of input), waiting on the event loop for the reader thread."""
+        import asyncio
+
+        ready = self.ready
+        if ready is None:
+            loop, ready = asyncio.get_running_loop(), asyncio.Event()
+            self.ready = ready
+            self.wake = lambda: loop.call_soon_threadsafe(ready.set)
+        while True:
+            try:
+                return self.lines.get_nowait()
+            except Empty:
+                # The reader thread's wake-up runs on this loop, so never between the failed get and this clear:
+                # a line queued meanwhile sets the event after it, and the wait below returns for it.
+                ready.clear()
+                await ready.wait()
 
     def hand_over(self) -> list[str]:
         """Stop answering; the lines kept so far, in order, for FastMCP."""
@@ -516,12 +659,12 @@ class StdioStart:
 
     async def serve(self, app: FastMCP[Any]) -> None:
         """Serve `app` on the wire (FastMCP's own stdio serving, on our streams)."""
-        import anyio
         from fastmcp.server.context import reset_transport, set_transport
         from mcp.server.stdio import stdio_server
 
         kept = self.hand_over()
         start = self
+        in_flight = self.in_flight
 
         class Incoming:
             def __aiter__(self) -> AsyncIterator[str]:
@@ -530,18 +673,23 @@ class StdioStart:
             async def lines(self) -> AsyncIterator[str]:
                 for old in kept:
                     start.recorder.request(old)
+                    in_flight.request(old)
                     yield old + "\n"
-                while (live := await anyio.to_thread.run_sync(start.next_line, abandon_on_cancel=True)) is not None:
+                while (live := await start.next_line()) is not None:
                     start.recorder.request(live)
+                    in_flight.request(live)
                     yield live + "\n"
+                if not start.broken:
+                    await in_flight.drained()
 
         class Outgoing:
             async def write(self, text: str) -> None:
                 line = text.rstrip("\n")
+                in_flight.response(line)
                 dropped = start.drop(line)
                 start.recorder.response(line)
                 if not start.broken and not dropped:
-                    await anyio.to_thread.run_sync(start._write, line, abandon_on_cancel=True)
+                    await start.write_async(line)
 
             async def flush(self) -> None:
                 return None
@@ -552,9 +700,7 @@ class StdioStart:
                 await app._mcp_server.run(read_stream, write_stream, app._mcp_server.create_initialization_options())
         finally:
             reset_transport(token)
-            # A worker thread still waiting for a line (serving ended otherwise than at the end of input) must end,
-            # or the interpreter would wait for it at exit.
-            self.lines.put(None)
+            self.wake = None
 
 
 def serve_stdio(load_app: Callable[[], FastMCP[Any]], env: Mapping[str, str] | None = None) -> None:

@@ -16,6 +16,7 @@ import queue
 import stat
 import subprocess
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -65,10 +66,14 @@ def start_dir(cache: Path) -> Path:
 class Server:
     """A k3s-mcp-server process spoken to over raw pipes; every line it writes must be one JSON-RPC message."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, reading: bool = True) -> None:
         self.process = subprocess.Popen(
             [SERVER_PROGRAM], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
         )
+        # Cleared: nothing is read from the server's output (its pipe fills) until `resume`.
+        self.reading = threading.Event()
+        if reading:
+            self.reading.set()
         self.answers: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.received: list[dict[str, Any]] = []
         self.stderr = b""
@@ -78,6 +83,7 @@ class Server:
 
     def _read_stdout(self) -> None:
         assert self.process.stdout is not None
+        self.reading.wait()
         for raw in self.process.stdout:
             try:
                 message = json.loads(raw)
@@ -548,6 +554,39 @@ def test_a_burst_right_after_the_handshake_is_answered_once_each(recorded: Recor
     assert not answers[-1].get("result", {}).get("isError"), answers[-1]
 
 
+def test_a_client_that_stops_reading_gets_every_answer_whole_and_in_place(recorded: Recorded, tmp_path: Path) -> None:
+    # 40 listings (about 17 KB each) and a call fill the output pipe (64 KB) many times over while the client
+    # reads nothing; the server waits for the pipe to drain instead of failing, dropping or splitting a line.
+    # (The ping first ends the snapshot's answering, so FastMCP answers every listing after it.)
+    env = recorded.planted(tmp_path)
+    server = Server(env, reading=False)
+    listings = [{**LIST, "id": number} for number in range(4, 44)]
+    server.send(INIT, INITIALIZED, LIST, ping(3), *listings, {**CALL, "id": 44})
+    time.sleep(2)
+    assert server.process.poll() is None, "the server ended while its client was not reading"
+    server.reading.set()
+    answers = server.until([1, 2, *range(3, 45)])
+    expected: list[Expect] = [*SNAPSHOT_ANSWERS, (3, "result", False)]
+    expected += [(number, "list", False) for number in range(4, 44)]
+    check(recorded, server.finish(), [*expected, (44, "result", False)])
+    call = next(answer for answer in answers if answer["id"] == 44)
+    assert not call["result"].get("isError"), call
+
+
+def test_requests_written_before_the_end_of_input_are_all_answered(recorded: Recorded, tmp_path: Path) -> None:
+    # A client that writes its requests and closes its side at once (`printf ... | k3s-mcp-server`): FastMCP
+    # answers every one (none "Connection closed"), then the server ends.
+    for planted in (True, False):
+        cache = tmp_path / str(planted)
+        server = Server(recorded.planted(cache) if planted else recorded.env(cache))
+        server.send(INIT, INITIALIZED, LIST, {**CALL, "id": 3}, ping(4))
+        answers = server.finish()
+        assert sorted(answer["id"] for answer in answers) == [1, 2, 3, 4], answers
+        assert all("result" in answer for answer in answers), [answer.get("error") for answer in answers]
+        call = next(answer for answer in answers if answer["id"] == 3)
+        assert not call["result"].get("isError") and "default" in call["result"]["content"][0]["text"], call
+
+
 def test_the_end_of_input_at_any_point_ends_the_server(recorded: Recorded, tmp_path: Path) -> None:
     cases: list[tuple[list[dict[str, Any] | bytes], list[Expect]]] = [
         ([], []),
@@ -627,7 +666,8 @@ def test_a_stray_print_never_reaches_the_wire(recorded: Recorded, tmp_path: Path
         server.send(LIST, ping(3))
         server.until([2, 3])
         answers = server.finish()
-        assert [answer["id"] for answer in answers] == [1, 2, 3]
+        # Each answered once; FastMCP answers the listing and the ping concurrently, in either order.
+        assert sorted(answer["id"] for answer in answers) == [1, 2, 3]
         assert b"stray print from server code" in server.stderr and b"stray write to fd 1" in server.stderr
         assert b"stray print at exit" in server.stderr
 
