@@ -22,7 +22,8 @@ from k3s_mcp.tools.lists import list_rows
 from k3s_mcp.tools.logs import SEPARATOR, search, since_query
 from k3s_mcp.tools.parameters import ContinueToken, Limit, Namespace
 from k3s_mcp.views import PodRow, RowPage, page, pod_row, tail_text
-from k3s_mcp.views.core import pod_row_of_cells, pod_table_items
+from k3s_mcp.views.core import pod_rows_of_table
+from k3s_mcp.views.pages import row_page
 from k3s_mcp.views.summary import output_schema, text_answer
 
 pods: FastMCP = FastMCP("pods")
@@ -96,9 +97,9 @@ async def get_pods(
     )
     if table.get("kind") != "Table":
         return page(table, pod_row, limit=size)  # a server without Tables answered the plain list
-    items = pod_table_items(table, namespace)
-    if items is not None:
-        return page({"items": items, "metadata": table.get("metadata")}, pod_row_of_cells, limit=size)
+    rows = pod_rows_of_table(table, namespace)
+    if rows is not None:
+        return row_page(rows, table.get("metadata"), limit=size)
     # A Table whose columns are not the pod printer's: the objects themselves, as for any other kind.
     return await list_rows("pods", pod_row, namespace, labels=labels, limit=limit, continue_token=continue_token)
 

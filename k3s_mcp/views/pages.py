@@ -28,9 +28,15 @@ def page(
     listing: dict[str, Any], to_row: Callable[[dict[str, Any]], RowT], *, limit: int | None = None
 ) -> RowPage[RowT]:
     """Rows of a Kubernetes list answer plus its continue token and a note when more remain."""
-    rows = [to_row(item) for item in listing.get("items") or []]
-    token = (listing.get("metadata") or {}).get("continue") or None
-    remaining = (listing.get("metadata") or {}).get("remainingItemCount")
+    return row_page([to_row(item) for item in listing.get("items") or []], listing.get("metadata"), limit=limit)
+
+
+def row_page(rows: list[RowT], metadata: Any, *, limit: int | None = None) -> RowPage[RowT]:
+    """A page of rows already made, with the continue token and the count of what remains from the list's
+    `metadata`."""
+    metadata = metadata if isinstance(metadata, dict) else {}
+    token = metadata.get("continue") or None
+    remaining = metadata.get("remainingItemCount")
     note = None
     if token:
         more = f"{remaining} more" if remaining else "more"

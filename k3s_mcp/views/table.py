@@ -29,6 +29,12 @@ def flat(value: Any) -> bool:
 
 def cell(value: Any) -> str:
     """One table cell: scalars as they read, nested values as compact JSON, never a tab or a newline."""
+    if type(value) is str:  # most cells: the same as below, without the other checks
+        if "\t" in value or "\n" in value:
+            return value.replace("\t", " ").replace("\n", " ")
+        return value or "-"
+    if type(value) is int:
+        return str(value)
     if value is None:
         text = "-"
     elif isinstance(value, bool):
@@ -73,8 +79,12 @@ def row_table(answer: dict[str, Any]) -> str | None:
     if any(isinstance(value, dict | list) for value in others.values()):
         return None
     columns: list[str] = []
+    seen = set(WIDE_COLUMNS)
     for item in items:
-        columns.extend(key for key in item if key not in columns and key not in WIDE_COLUMNS)
+        for key in item:
+            if key not in seen:
+                seen.add(key)
+                columns.append(key)
     cells = {column: [cell(item.get(column)) for item in items] for column in columns}
     lines: list[str] = []
     if len(items) >= 2:
@@ -86,15 +96,19 @@ def row_table(answer: dict[str, Any]) -> str | None:
     if groups:
         columns.remove(NAMESPACE_COLUMN)
     # One space between cells reads as well as a tab and costs a token less per row; a tab when a cell has a space.
-    separator = "\t" if any(" " in value for column in columns for value in cells[column]) else " "
+    separator = "\t" if any(" " in "".join(cells[column]) for column in columns) else " "
     if columns:
         lines.append(separator.join(column.upper() for column in columns))
-    previous = None
-    for index in range(len(items)):
-        if groups and cells[NAMESPACE_COLUMN][index] != previous:
-            previous = cells[NAMESPACE_COLUMN][index]
-            lines.append(f"namespace: {previous}")
-        lines.append(separator.join(cells[column][index] for column in columns))
+    rows = zip(*(cells[column] for column in columns), strict=True) if columns else iter([()] * len(items))
+    if groups:
+        previous = None
+        for namespace, values in zip(cells[NAMESPACE_COLUMN], rows, strict=True):
+            if namespace != previous:
+                previous = namespace
+                lines.append(f"namespace: {namespace}")
+            lines.append(separator.join(values))
+    else:
+        lines.extend(separator.join(values) for values in rows)
     if not items:
         lines.append("(no rows)")
     for key, value in others.items():

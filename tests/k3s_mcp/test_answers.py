@@ -24,9 +24,10 @@ def text_of(result: CallToolResult) -> str:
 
 
 def test_cells_never_break_the_table() -> None:
-    assert cell("a\tb\nc") == "a b c"
+    assert cell("a\tb\nc") == "a b c" and cell("\t") == " " and cell("\n\n") == "  "
     assert cell(None) == "-" and cell("") == "-" and cell([]) == "-"
-    assert cell(True) == "true"
+    assert cell(True) == "true" and cell(False) == "false" and cell(0) == "0" and cell(-3) == "-3"
+    assert cell(1.5) == "1.5"
     assert cell(["a", "b"]) == "a,b"
     assert cell({"cpu": "4", "memory": "16Gi"}) == "cpu=4,memory=16Gi"
     assert cell([{"type": "Ready", "status": "True"}]) == "type=Ready,status=True"
@@ -61,6 +62,10 @@ def test_tables_write_repeated_values_once() -> None:
     )
     # A pod's IP is a wide column: in the structured rows, not in the text.
     assert row_table({"items": [{**rows[0], "ip": "10.42.0.7"}]}) == row_table({"items": rows[:1]})
+    # Rows with different keys: every key is a column, in the order first seen; a missing cell is "-".
+    ragged = [{"name": "a", "age": "3d"}, {"name": "b", "ready": "1/1", "age": "4d"}]
+    assert row_table({"items": ragged}) == "NAME AGE READY\na 3d -\nb 4d 1/1"
+    assert row_table({"items": [{}, {}]}) == "\n"
 
 
 async def test_list_text_is_a_table_and_structured_rows_stay(

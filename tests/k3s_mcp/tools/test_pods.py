@@ -7,8 +7,8 @@ from typing import Any
 from fastmcp import Client
 
 from devcluster.api import ClusterAPI, deployment
-from k3s_mcp.views import pod_row
-from k3s_mcp.views.core import pod_row_of_cells, pod_table_items
+from k3s_mcp.views import PodRow, pod_row
+from k3s_mcp.views.core import pod_rows_of_table
 from tests.k3s_mcp.conftest import ClientFactory, call, call_error, create, running_pods, wait_until
 
 
@@ -81,23 +81,37 @@ def test_a_table_that_is_not_the_pod_printers_is_not_read_as_one() -> None:
         "columnDefinitions": columns,
         "rows": [{"cells": ["a", "1/1", "Running", "2 (5m ago)", "3d4h", "<none>", "n"]}],
     }
-    items = pod_table_items(good, "shop")
-    assert items is not None
-    assert pod_row_of_cells(items[0]).model_dump() == {
-        "name": "a",
-        "namespace": "shop",
-        "ready": "1/1",
-        "status": "Running",
-        "restarts": 2,
-        "age": "3d",
-        "node": "n",
-        "ip": None,
-    }
-    assert pod_table_items({**good, "columnDefinitions": columns[:-1]}, "shop") is None  # a column missing
-    for cells in (["a", "1/1", "Running", "many", "3d", "-", "n"], ["a", "1/1", "Running", "0", "soon", "-", "n"]):
-        assert pod_table_items({"columnDefinitions": columns, "rows": [{"cells": cells}]}, "shop") is None
+    rows = pod_rows_of_table(good, "shop")
+    assert rows is not None
+    assert [row.model_dump() for row in rows] == [
+        {
+            "name": "a",
+            "namespace": "shop",
+            "ready": "1/1",
+            "status": "Running",
+            "restarts": 2,
+            "age": "3d",
+            "node": "n",
+            "ip": None,
+        }
+    ]
+    # The rows are what a validating constructor makes of the same fields.
+    assert PodRow.model_validate(rows[0].model_dump()) == rows[0]
+    assert pod_rows_of_table({**good, "columnDefinitions": columns[:-1]}, "shop") is None  # a column missing
+    wrong = (
+        ["a", "1/1", "Running", "many", "3d", "-", "n"],
+        ["a", "1/1", "Running", "0", "soon", "-", "n"],
+        ["a", "1/1", "Running", -1, "3d", "-", "n"],
+        ["a", "1/1", "Running", True, "3d", "-", "n"],
+        ["a", "1/1", "Running", 0, 5, "-", "n"],
+        ["a", "1/1", "Running", 0],
+    )
+    for cells in wrong:
+        assert pod_rows_of_table({"columnDefinitions": columns, "rows": [{"cells": cells}]}, "shop") is None, cells
     # Across namespaces a row without its object's metadata has no namespace: not a row to guess.
-    assert pod_table_items(good, None) is None
+    assert pod_rows_of_table(good, None) is None
+    across = {**good, "rows": [{**good["rows"][0], "object": {"metadata": {"namespace": "other"}}}]}
+    assert [row.namespace for row in pod_rows_of_table(across, None) or []] == ["other"]
 
 
 async def test_get_logs_returns_a_bounded_tail(
