@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from fastmcp import Client
 
 from devcluster.api import ClusterAPI
+from k3s_mcp.tools import manifests
 from tests.k3s_mcp.conftest import call, call_error, wait_until
 
 TWO_DOCUMENTS = """\
@@ -61,6 +63,25 @@ async def test_apply_two_documents_then_unchanged_then_configured(
     assert results(changed) == [("ConfigMap", "configured"), ("Deployment", "unchanged")]
     _, live = cluster_api.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/settings")
     assert live["data"] == {"colour": "red"}
+
+
+async def test_progress_is_reported_per_object_only_for_a_long_apply(
+    mcp_client: Client[Any], namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, total, message))
+
+    arguments = {"manifest_yaml": TWO_DOCUMENTS.format(colour="blue"), "namespace": namespace}
+    # An apply that ends within PROGRESS_AFTER_SECONDS (this one takes milliseconds) sends no notification.
+    quick = await mcp_client.call_tool("apply_manifest", arguments, progress_handler=on_progress)
+    assert results(quick.structured_content or {}) == [("ConfigMap", "created"), ("Deployment", "created")]
+    assert reports == []
+    # One that has run longer reports each object it starts, then the end.
+    monkeypatch.setattr(manifests, "PROGRESS_AFTER_SECONDS", 0.0)
+    await mcp_client.call_tool("apply_manifest", arguments, progress_handler=on_progress)
+    assert reports == [(0, 2, "applying ConfigMap/settings"), (1, 2, "applying Deployment/shop"), (2, 2, "done")]
 
 
 async def test_dry_run_changes_nothing(mcp_client: Client[Any], cluster_api: ClusterAPI, namespace: str) -> None:
