@@ -685,11 +685,12 @@ class StdioStart:
         class Outgoing:
             async def write(self, text: str) -> None:
                 line = text.rstrip("\n")
-                in_flight.response(line)
                 dropped = start.drop(line)
                 start.recorder.response(line)
                 if not start.broken and not dropped:
                     await start.write_async(line)
+                # Counted once on the wire, so the end of input never cuts an answer a slow reader is still taking.
+                in_flight.response(line)
 
             async def flush(self) -> None:
                 return None

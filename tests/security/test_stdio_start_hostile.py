@@ -123,10 +123,12 @@ class Server:
                 missing.remove(message.get("id"))
         return list(self.received)
 
-    def finish(self) -> list[dict[str, Any]]:
-        """Close stdin; read to the end; the server must exit with 0 (no traceback). All answers it wrote."""
+    def finish(self, *, closed: bool = False) -> list[dict[str, Any]]:
+        """Close stdin (unless `closed` already); read to the end; the server must exit with 0 (no traceback).
+        All answers it wrote."""
         assert self.process.stdin is not None
-        self.process.stdin.close()
+        if not closed:
+            self.process.stdin.close()
         while self._next(WITHIN) is not None:
             pass
         try:
@@ -571,6 +573,16 @@ def test_a_client_that_stops_reading_gets_every_answer_whole_and_in_place(record
     check(recorded, server.finish(), [*expected, (44, "result", False)])
     call = next(answer for answer in answers if answer["id"] == 44)
     assert not call["result"].get("isError"), call
+
+    # The same, with the client's input closed while it is not reading: the server still writes every answer
+    # whole before it exits.
+    server = Server(recorded.planted(tmp_path / "closed"), reading=False)
+    server.send(INIT, INITIALIZED, LIST, ping(3), *listings, {**CALL, "id": 44})
+    assert server.process.stdin is not None
+    server.process.stdin.close()
+    time.sleep(2)
+    server.reading.set()
+    check(recorded, server.finish(closed=True), [*expected, (44, "result", False)])
 
 
 def test_requests_written_before_the_end_of_input_are_all_answered(recorded: Recorded, tmp_path: Path) -> None:
