@@ -110,7 +110,8 @@ def test_a_table_that_is_not_the_pod_printers_is_not_read_as_one() -> None:
         assert pod_rows_of_table({"columnDefinitions": columns, "rows": [{"cells": cells}]}, "shop") is None, cells
     # Across namespaces a row without its object's metadata has no namespace: not a row to guess.
     assert pod_rows_of_table(good, None) is None
-    across = {**good, "rows": [{**good["rows"][0], "object": {"metadata": {"namespace": "other"}}}]}
+    cells = ["a", "1/1", "Running", "2 (5m ago)", "3d4h", "<none>", "n"]
+    across = {**good, "rows": [{"cells": cells, "object": {"metadata": {"namespace": "other"}}}]}
     assert [row.namespace for row in pod_rows_of_table(across, None) or []] == ["other"]
 
 
