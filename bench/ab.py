@@ -30,9 +30,9 @@ from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
 from bench.measure import percentile
-from bench.peers import OPERATIONS, CallBuilder, ToolCall, build_peers
+from bench.peers import OPERATIONS, build_peers, renamed
 from bench.settings import BenchSettings
-from bench.workload import Targets, Workload
+from bench.workload import Workload
 from devcluster import cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,20 +59,6 @@ def worktree(revision: str) -> Iterator[Path]:
             subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
 
 
-def side_call(build: CallBuilder, side: str) -> CallBuilder:
-    """Our bench call on this side's own objects (its scale target and applied names)."""
-
-    def call(targets: Targets, index: int) -> ToolCall:
-        made = build(targets, index)
-        arguments = {
-            key: value.replace("-k3s-mcp", f"-{side}") if isinstance(value, str) else value
-            for key, value in made.arguments.items()
-        }
-        return ToolCall(made.tool, arguments)
-
-    return call
-
-
 def summary(samples: list[float]) -> dict[str, Any]:
     return {
         "p50_ms": statistics.median(samples),
@@ -96,7 +82,7 @@ async def compare(kubeconfig: str, revision_tree: Path, rounds: int, operations:
             for side in SIDES:
                 transport = StdioTransport(str(SERVER), [], env={**env, **extra[side]}, keep_alive=False)
                 clients[side] = await stack.enter_async_context(Client(transport, timeout=60))
-            builds = {(side, op): side_call(ours.operations[op], side) for side in SIDES for op in operations}
+            builds = {(side, op): renamed(ours.operations[op], "k3s-mcp", side) for side in SIDES for op in operations}
             for side, client in clients.items():  # warm-up, and a check that both sides can make every call
                 for op in operations:
                     made = builds[(side, op)](targets, rounds + 1)

@@ -237,7 +237,7 @@ def build_peers(settings: BenchSettings) -> list[Peer]:
         version="working tree",
         install=_install_ours,
         env={"K3S_TOOLSETS": "core"},
-        operations={name: _renamed(build, "k3s-mcp", "k3s-mcp-core") for name, build in ours.operations.items()},
+        operations={name: renamed(build, "k3s-mcp", "k3s-mcp-core") for name, build in ours.operations.items()},
     )
     http = Peer(
         key="k3s-mcp-http",
@@ -246,7 +246,7 @@ def build_peers(settings: BenchSettings) -> list[Peer]:
         version="working tree",
         install=_install_ours_http,
         transport="http",
-        operations={name: _renamed(build, "k3s-mcp", "k3s-mcp-http") for name, build in ours.operations.items()},
+        operations={name: renamed(build, "k3s-mcp", "k3s-mcp-http") for name, build in ours.operations.items()},
     )
     raw = Peer(
         key=RAW_API,
@@ -433,18 +433,18 @@ def _raw_operations(settings: BenchSettings) -> dict[str, RawBuilder]:
     }
 
 
-def _renamed(build: CallBuilder, old: str, new: str) -> CallBuilder:
+def renamed(build: CallBuilder, old: str, new: str) -> CallBuilder:
     """The same call on this peer's own objects (its own scale target and applied names)."""
 
-    def renamed(targets: Targets, index: int) -> ToolCall:
-        call = build(targets, index)
+    def call(targets: Targets, index: int) -> ToolCall:
+        made = build(targets, index)
         arguments = {
             key: value.replace(f"-{old}", f"-{new}") if isinstance(value, str) else value
-            for key, value in call.arguments.items()
+            for key, value in made.arguments.items()
         }
-        return ToolCall(call.tool, arguments)
+        return ToolCall(made.tool, arguments)
 
-    return renamed
+    return call
 
 
 def split_documents(manifest: str) -> list[str]:
