@@ -29,9 +29,8 @@ def flat(value: Any) -> bool:
 
 def cell(value: Any) -> str:
     """One table cell: scalars as they read, nested values as compact JSON, never a tab or a newline."""
-    if type(value) is str:  # most cells: the same as below, without the other checks
-        if "\t" in value or "\n" in value:
-            return value.replace("\t", " ").replace("\n", " ")
+    # Most cells: a str with nothing to replace, or an int; the same text as below, without the other checks.
+    if type(value) is str and "\t" not in value and "\n" not in value:
         return value or "-"
     if type(value) is int:
         return str(value)
