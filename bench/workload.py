@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.settings import BenchSettings
-from devcluster.api import ClusterAPI
+from devcluster.api import ClusterAPI, deployment
 from devcluster.components import node_object
 
 NAMESPACE_LABEL = "k3s-mcp/bench"
@@ -85,23 +85,13 @@ spec:
 
 
 def _deployment(name: str, namespace: str, replicas: int, prefix: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {
-                    "containers": [{"name": "app", "image": IMAGE}],
-                    "nodeSelector": {NAMESPACE_LABEL: prefix},
-                    "tolerations": [{**BENCH_NODE_TAINT, "operator": "Equal"}],
-                },
-            },
-        },
-    }
+    """The project's Deployment skeleton, in `namespace`, with its pods kept to the bench's own nodes."""
+    obj = deployment(name, replicas, IMAGE, container="app")
+    obj["metadata"]["namespace"] = namespace
+    pod_spec = obj["spec"]["template"]["spec"]
+    pod_spec["nodeSelector"] = {NAMESPACE_LABEL: prefix}
+    pod_spec["tolerations"] = [{**BENCH_NODE_TAINT, "operator": "Equal"}]
+    return obj
 
 
 class Workload:
